@@ -1,0 +1,1 @@
+"""Casework on top of the registry: pairings, visits, subsidies, dropout cases."""

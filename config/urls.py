@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+
+admin.site.site_header = _("Student Aid Casework administration")
+admin.site.site_title = _("Student Aid Casework")
+
+urlpatterns = [
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("", include("students.urls")),
+]
+
+handler403 = "students.views.errors.permission_denied"
+handler404 = "students.views.errors.page_not_found"
+handler500 = "students.views.errors.server_error"

@@ -1,0 +1,58 @@
+"""The admin site, for IT staff: every registry model, with history where it is kept."""
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+
+from .models import Household, Region, School, Student, User
+
+
+@admin.register(User)
+class StaffAdmin(UserAdmin):
+    list_display = ("username", "full_name", "role", "region", "school", "is_active", "is_staff")
+    list_filter = ("role", "is_active", "is_staff", "is_superuser")
+    search_fields = ("username", "full_name", "phone")
+    autocomplete_fields = ("region", "school")
+    fieldsets = UserAdmin.fieldsets + (
+        (_("Role and scope"), {"fields": ("full_name", "phone", "role", "region", "school")}),
+    )
+    add_fieldsets = UserAdmin.add_fieldsets + (
+        (_("Role and scope"), {"fields": ("full_name", "phone", "role", "region", "school")}),
+    )
+
+
+@admin.register(Region)
+class RegionAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "level", "parent")
+    list_filter = ("level",)
+    search_fields = ("code", "name")
+    autocomplete_fields = ("parent",)
+
+
+@admin.register(School)
+class SchoolAdmin(admin.ModelAdmin):
+    list_display = ("name", "code", "region", "is_urban", "is_weak", "is_poor_village")
+    list_filter = ("is_urban", "is_weak", "is_poor_village")
+    search_fields = ("name", "code")
+    autocomplete_fields = ("region",)
+
+
+@admin.register(Household)
+class HouseholdAdmin(SimpleHistoryAdmin):
+    list_display = ("head_name", "registration_number", "township", "village", "category")
+    list_filter = ("category", "poverty_cause")
+    search_fields = ("head_name", "registration_number", "village")
+    autocomplete_fields = ("township",)
+
+
+@admin.register(Student)
+class StudentAdmin(SimpleHistoryAdmin):
+    list_display = ("name", "id_number", "school", "stage", "grade", "status", "left_roster_on")
+    list_filter = ("stage", "status", "left_roster_reason")
+    search_fields = ("name", "id_number", "student_number")
+    autocomplete_fields = ("school", "household")
+    readonly_fields = ("gender", "birth_date", "created_at", "updated_at")
+
+    def has_delete_permission(self, request, obj=None):
+        """Students are never deleted: they leave the roster with a reason."""
+        return False

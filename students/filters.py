@@ -1,0 +1,108 @@
+"""The student list's filters: every choice offered comes from the user's scope."""
+import django_filters
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .choices import Grade, HouseholdCategory, Stage, Status
+from .models import Region, School, Student
+
+
+def visible_regions(request):
+    return Region.objects.visible_to(request.user).exclude(level="province")
+
+
+def visible_schools(request):
+    return School.objects.visible_to(request.user).only("pk", "name")
+
+
+class RosterFilter(django_filters.ChoiceFilter):
+    """On the roster by default; students who left are shown only when asked for."""
+
+    CURRENT, LEFT, ALL = "current", "left", "all"
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault(
+            "choices",
+            [(self.LEFT, _("Left the roster")), (self.ALL, _("All, including those who left"))],
+        )
+        kwargs.setdefault("empty_label", _("On the roster"))
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs, value):
+        if value == self.ALL:
+            return qs
+        if value == self.LEFT:
+            return qs.filter(left_roster_on__isnull=False)
+        return qs.on_roster()
+
+
+class DistributionFilter(django_filters.FilterSet):
+    """The region filter, shared by the distribution table and the student list."""
+
+    region = django_filters.ModelChoiceFilter(
+        label=_("Region"),
+        queryset=visible_regions,
+        to_field_name="code",
+        method="filter_region",
+    )
+
+    class Meta:
+        model = Student
+        fields = []
+
+    def filter_region(self, queryset, name, region):
+        return queryset.filter(school__region__code__startswith=region.code)
+
+
+class StudentFilter(DistributionFilter):
+    q = django_filters.CharFilter(
+        label=_("Search"),
+        method="filter_search",
+        widget=forms.TextInput(
+            attrs={"placeholder": _("Name, student number or last digits of the ID number")}
+        ),
+    )
+    school = django_filters.ModelChoiceFilter(label=_("School"), queryset=visible_schools)
+    stage = django_filters.ChoiceFilter(label=_("Stage"), choices=Stage.choices)
+    grade = django_filters.ChoiceFilter(label=_("Grade"), choices=Grade.choices)
+    status = django_filters.ChoiceFilter(label=_("Enrolment status"), choices=Status.choices)
+    in_school = django_filters.BooleanFilter(
+        label=_("In school"),
+        method="filter_in_school",
+        widget=django_filters.widgets.BooleanWidget(),
+    )
+    category = django_filters.ChoiceFilter(
+        label=_("Household category"),
+        field_name="household__category",
+        choices=HouseholdCategory.choices,
+    )
+    roster = RosterFilter(label=_("Roster"))
+    o = django_filters.OrderingFilter(
+        label=_("Sort by"),
+        fields=(
+            ("name", "name"),
+            ("school__name", "school"),
+            ("stage", "stage"),
+            ("grade", "grade"),
+            ("status", "status"),
+            ("birth_date", "birth_date"),
+            ("updated_at", "updated"),
+        ),
+    )
+
+    class Meta:
+        model = Student
+        fields = []
+
+    def filter_search(self, queryset, name, value):
+        return queryset.search(value)
+
+    def filter_in_school(self, queryset, name, value):
+        in_school = queryset.in_school()
+        return in_school if value else queryset.exclude(pk__in=in_school.values("pk"))
+
+    def filter_queryset(self, queryset):
+        # The roster filter must apply even when it is absent from the query string.
+        if "roster" not in self.form.cleaned_data:
+            queryset = queryset.on_roster()
+        return super().filter_queryset(queryset)

@@ -1,0 +1,135 @@
+"""Forms check the shape of input; the services and models hold the rules."""
+import datetime
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from . import idnumber
+from .choices import LeaveReason
+from .models import Household, Region, School, Student
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class StudentForm(forms.ModelForm):
+    class Meta:
+        model = Student
+        fields = [
+            "name",
+            "id_number",
+            "student_number",
+            "school",
+            "stage",
+            "grade",
+            "class_name",
+            "status",
+            "note",
+        ]
+        widgets = {"note": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["school"].queryset = School.objects.visible_to(user)
+        self.fields["id_number"].widget.attrs.update(
+            {"autocomplete": "off", "inputmode": "text", "maxlength": 20}
+        )
+        if not user.sees_full_id_numbers:
+            self.fields["id_number"].disabled = True
+
+    def clean_name(self):
+        return "".join(self.cleaned_data["name"].split())
+
+    def clean_id_number(self):
+        number = idnumber.normalize(self.cleaned_data["id_number"])
+        idnumber.validate(number)
+        duplicates = Student.objects.on_roster().filter(id_number=number)
+        if self.instance.pk:
+            duplicates = duplicates.exclude(pk=self.instance.pk)
+        existing = duplicates.first()
+        if existing is not None:
+            if Student.objects.visible_to(self.user).filter(pk=existing.pk).exists():
+                raise ValidationError(
+                    format_html(
+                        '{} <a href="{}">{}</a>',
+                        _("A student on the roster already has this ID number:"),
+                        existing.get_absolute_url(),
+                        existing.name,
+                    ),
+                    code="duplicate",
+                )
+            raise ValidationError(
+                _(
+                    "A student at a school outside your scope already has this ID number; "
+                    "ask the county bureau to transfer the record."
+                ),
+                code="duplicate",
+            )
+        return number
+
+    def _post_clean(self):
+        # Fill the derived fields before the model validates the instance.
+        number = self.cleaned_data.get("id_number")
+        if number:
+            self.instance.id_number = number
+            self.instance.fill_from_id_number()
+        super()._post_clean()
+
+
+class HouseholdForm(forms.ModelForm):
+    class Meta:
+        model = Household
+        fields = [
+            "registration_number",
+            "head_name",
+            "township",
+            "village",
+            "category",
+            "poverty_cause",
+            "guardian_name",
+            "guardian_phone",
+        ]
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["township"].queryset = Region.objects.visible_to(user).townships()
+        self.fields["guardian_phone"].widget.attrs["inputmode"] = "tel"
+
+    def clean_guardian_phone(self):
+        phone = idnumber.normalize(self.cleaned_data["guardian_phone"])
+        if phone and not (phone.isdigit() and 7 <= len(phone) <= 12):
+            raise ValidationError(_("Enter a phone number of 7 to 12 digits."))
+        return phone
+
+    def clean_registration_number(self):
+        number = idnumber.normalize(self.cleaned_data["registration_number"])
+        if not number:
+            return number
+        others = Household.objects.filter(registration_number=number)
+        if self.instance.pk:
+            others = others.exclude(pk=self.instance.pk)
+        if others.exists():
+            raise ValidationError(
+                _("Another household already has this registration number."), code="duplicate"
+            )
+        return number
+
+
+class LeaveRosterForm(forms.Form):
+    on = forms.DateField(label=_("Date"), widget=DateInput, initial=datetime.date.today)
+    reason = forms.ChoiceField(label=_("Reason"), choices=LeaveReason.choices)
+    note = forms.CharField(label=_("Explanation"), max_length=200, required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("reason") == LeaveReason.OTHER and not cleaned.get("note"):
+            self.add_error("note", _("Explain the reason when it is “other”."))
+        on = cleaned.get("on")
+        if on and on > datetime.date.today():
+            self.add_error("on", _("The date cannot be in the future."))
+        return cleaned

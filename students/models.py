@@ -1,0 +1,384 @@
+"""The registry: regions, schools, households, students and the staff who use it.
+
+Every model that reaches a user has a QuerySet with `visible_to(user)`; views, exports
+and form choices start from it, so a record outside the user's scope is never shown.
+"""
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from . import idnumber
+from .choices import (
+    IN_SCHOOL_STATUSES,
+    Gender,
+    Grade,
+    HouseholdCategory,
+    LeaveReason,
+    PovertyCause,
+    RegionLevel,
+    Role,
+    Stage,
+    Status,
+    stage_of_grade,
+)
+
+COUNTY_WIDE_ROLES = (Role.BUREAU_ADMIN, Role.VIEWER)
+
+
+class User(AbstractUser):
+    """A staff account. The role and its region or school decide what the user sees."""
+
+    full_name = models.CharField(_("full name"), max_length=50, blank=True)
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, blank=True)
+    region = models.ForeignKey(
+        "Region",
+        verbose_name=_("region"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="staff",
+        help_text=_("For bureau administrators and viewers: the region they oversee."),
+    )
+    school = models.ForeignKey(
+        "School",
+        verbose_name=_("school"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="staff",
+        help_text=_("For school administrators and teachers: the school they work at."),
+    )
+    phone = models.CharField(_("mobile phone"), max_length=20, blank=True)
+
+    objects = UserManager()
+
+    class Meta:
+        verbose_name = _("staff account")
+        verbose_name_plural = _("staff accounts")
+
+    def __str__(self):
+        return self.full_name or self.username
+
+    def clean(self):
+        super().clean()
+        if self.role in COUNTY_WIDE_ROLES and not self.region_id:
+            raise ValidationError({"region": _("This role needs a region.")})
+        if self.role in (Role.SCHOOL_ADMIN, Role.TEACHER) and not self.school_id:
+            raise ValidationError({"school": _("This role needs a school.")})
+
+    @property
+    def is_read_only(self):
+        return self.role == Role.VIEWER and not self.is_superuser
+
+    @property
+    def can_edit_students(self):
+        return self.is_superuser or self.role in (Role.BUREAU_ADMIN, Role.SCHOOL_ADMIN)
+
+    @property
+    def sees_full_id_numbers(self):
+        """Staff who fill in aid paperwork see ID numbers; viewers and teachers do not."""
+        return self.is_superuser or self.role in (Role.BUREAU_ADMIN, Role.SCHOOL_ADMIN)
+
+    @property
+    def sees_full_phones(self):
+        """Teachers call families, so they see phone numbers; viewers do not."""
+        return self.is_superuser or self.role in (
+            Role.BUREAU_ADMIN,
+            Role.SCHOOL_ADMIN,
+            Role.TEACHER,
+        )
+
+    @property
+    def scope_label(self):
+        if self.is_superuser and not self.role:
+            return _("All regions")
+        if self.role in COUNTY_WIDE_ROLES and self.region_id:
+            return self.region.name
+        if self.school_id:
+            return self.school.name
+        return ""
+
+
+class RegionQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The regions inside the user's scope (their region and everything below it)."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_superuser:
+            return self
+        if user.role in COUNTY_WIDE_ROLES and user.region_id:
+            return self.filter(code__startswith=user.region.code)
+        if user.school_id:
+            return self.filter(pk=user.school.region_id)
+        return self.none()
+
+    def townships(self):
+        return self.filter(level=RegionLevel.TOWNSHIP)
+
+
+class Region(models.Model):
+    """A node of the administrative division tree, keyed by its national code.
+
+    Codes nest by prefix (37 Shandong, 3713 Linyi, 371324 Lanling, 371324100 a township),
+    so "inside this region" is a prefix test on the code.
+    """
+
+    code = models.CharField(_("division code"), max_length=12, unique=True)
+    name = models.CharField(_("name"), max_length=50)
+    level = models.CharField(_("level"), max_length=10, choices=RegionLevel.choices)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent region"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+    )
+
+    objects = RegionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("region")
+        verbose_name_plural = _("regions")
+        ordering = ["code"]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        super().clean()
+        if self.parent_id and not self.code.startswith(self.parent.code):
+            raise ValidationError({"code": _("A region's code must start with its parent's code.")})
+
+
+class SchoolQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_superuser:
+            return self
+        if user.role in COUNTY_WIDE_ROLES and user.region_id:
+            return self.filter(region__code__startswith=user.region.code)
+        if user.school_id:
+            return self.filter(pk=user.school_id)
+        return self.none()
+
+
+class School(models.Model):
+    code = models.CharField(_("national school code"), max_length=20, blank=True)
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    region = models.ForeignKey(
+        Region,
+        verbose_name=_("township"),
+        on_delete=models.PROTECT,
+        related_name="schools",
+    )
+    stages = models.JSONField(_("stages taught"), default=list, blank=True)
+    is_urban = models.BooleanField(_("urban school"), default=False)
+    is_weak = models.BooleanField(_("weak school"), default=False)
+    is_poor_village = models.BooleanField(_("in a poor village"), default=False)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+
+    objects = SchoolQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("school")
+        verbose_name_plural = _("schools")
+        ordering = ["region__code", "name"]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("students:school_detail", args=[self.pk])
+
+    def stage_labels(self):
+        return [Stage(stage).label for stage in self.stages if stage in Stage.values]
+
+
+class HouseholdQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Bureau staff see the households of their region; others those of their students."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_superuser:
+            return self
+        if user.role in COUNTY_WIDE_ROLES and user.region_id:
+            return self.filter(township__code__startswith=user.region.code)
+        students = Student.objects.visible_to(user).filter(household=OuterRef("pk"))
+        return self.filter(Exists(students))
+
+
+class Household(models.Model):
+    registration_number = models.CharField(
+        _("poverty registration number"), max_length=30, blank=True
+    )
+    head_name = models.CharField(_("head of household"), max_length=50)
+    township = models.ForeignKey(
+        Region, verbose_name=_("township"), on_delete=models.PROTECT, related_name="households"
+    )
+    village = models.CharField(_("village"), max_length=50, blank=True)
+    category = models.CharField(
+        _("household category"), max_length=30, choices=HouseholdCategory.choices
+    )
+    poverty_cause = models.CharField(
+        _("main cause of poverty"), max_length=30, choices=PovertyCause.choices, blank=True
+    )
+    guardian_name = models.CharField(_("guardian"), max_length=50, blank=True)
+    guardian_phone = models.CharField(_("guardian's phone"), max_length=20, blank=True)
+    note = models.TextField(_("note"), blank=True)
+
+    history = HistoricalRecords()
+    objects = HouseholdQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("household")
+        verbose_name_plural = _("households")
+        ordering = ["township__code", "village", "head_name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["registration_number"],
+                condition=~Q(registration_number=""),
+                name="household_registration_number_unique",
+            )
+        ]
+
+    def __str__(self):
+        if self.village:
+            return f"{self.head_name}（{self.village}）"
+        return self.head_name
+
+    def get_absolute_url(self):
+        return reverse("students:household_detail", args=[self.pk])
+
+
+class StudentQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The one place that decides which students a user may see.
+
+        Bureau staff and viewers: every student of a school in their region.
+        School administrators: their school. Teachers: the students paired with them
+        (pairings arrive with the casework; until then, none).
+        """
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_superuser:
+            return self
+        if user.role in COUNTY_WIDE_ROLES and user.region_id:
+            return self.filter(school__region__code__startswith=user.region.code)
+        if user.role == Role.SCHOOL_ADMIN and user.school_id:
+            return self.filter(school_id=user.school_id)
+        return self.none()
+
+    def on_roster(self):
+        return self.filter(left_roster_on__isnull=True)
+
+    def in_school(self):
+        return self.filter(status__in=IN_SCHOOL_STATUSES)
+
+    def search(self, text):
+        """Name, student number, or the last digits of the ID number."""
+        text = idnumber.normalize(text)
+        if not text:
+            return self
+        condition = Q(name__icontains=text) | Q(student_number__iexact=text)
+        if len(text) >= 4 and (text[:-1].isdigit() and (text[-1].isdigit() or text[-1] == "X")):
+            condition |= Q(id_number__endswith=text)
+        return self.filter(condition)
+
+
+class Student(models.Model):
+    name = models.CharField(_("name"), max_length=50)
+    gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices, editable=False)
+    id_number = models.CharField(_("ID number"), max_length=18, db_index=True)
+    birth_date = models.DateField(_("birth date"), editable=False)
+    student_number = models.CharField(_("student number"), max_length=30, blank=True)
+    school = models.ForeignKey(
+        School, verbose_name=_("school"), on_delete=models.PROTECT, related_name="students"
+    )
+    stage = models.CharField(_("stage"), max_length=12, choices=Stage.choices)
+    grade = models.CharField(_("grade"), max_length=2, choices=Grade.choices)
+    class_name = models.CharField(_("class"), max_length=20, blank=True)
+    status = models.CharField(
+        _("enrolment status"), max_length=20, choices=Status.choices, default=Status.ENROLLED
+    )
+    household = models.ForeignKey(
+        Household,
+        verbose_name=_("household"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="students",
+    )
+    note = models.TextField(_("note"), blank=True)
+    left_roster_on = models.DateField(_("left the roster on"), null=True, blank=True)
+    left_roster_reason = models.CharField(
+        _("reason for leaving the roster"), max_length=30, choices=LeaveReason.choices, blank=True
+    )
+    left_roster_note = models.CharField(_("explanation"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    history = HistoricalRecords()
+    objects = StudentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("student")
+        verbose_name_plural = _("students")
+        ordering = ["school__region__code", "school__name", "grade", "class_name", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["id_number"],
+                condition=Q(left_roster_on__isnull=True),
+                name="student_one_active_per_id_number",
+                violation_error_message=_("Another student on the roster has this ID number."),
+            ),
+            models.CheckConstraint(
+                condition=Q(left_roster_on__isnull=True) | ~Q(left_roster_reason=""),
+                name="student_leaving_needs_reason",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["school", "stage", "status"], name="student_school_stage_status"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("students:student_detail", args=[self.pk])
+
+    def clean(self):
+        super().clean()
+        errors = {}
+        if self.id_number:
+            try:
+                facts = idnumber.validate(self.id_number)
+            except ValidationError as error:
+                errors["id_number"] = error
+            else:
+                self.id_number = idnumber.normalize(self.id_number)
+                self.birth_date = facts.birth_date
+                self.gender = facts.gender
+        if self.grade and self.stage and stage_of_grade(self.grade) != self.stage:
+            errors["grade"] = _("This grade does not belong to the chosen stage.")
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def on_roster(self):
+        return self.left_roster_on is None
+
+    @property
+    def in_school(self):
+        return self.status in IN_SCHOOL_STATUSES
+
+    def fill_from_id_number(self):
+        """Set birth date and gender from the (already validated) ID number."""
+        facts = idnumber.validate(self.id_number)
+        self.birth_date = facts.birth_date
+        self.gender = facts.gender

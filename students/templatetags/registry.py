@@ -1,0 +1,50 @@
+"""Template helpers: masking by role and sortable, filter-preserving links."""
+from django import template
+from django.utils.translation import gettext as _
+
+from ..masking import mask_id_number, mask_phone
+
+register = template.Library()
+
+
+@register.filter
+def id_number_for(number, user):
+    """The ID number as this user may see it."""
+    return number if user.sees_full_id_numbers else mask_id_number(number)
+
+
+@register.filter
+def phone_for(phone, user):
+    return phone if user.sees_full_phones else mask_phone(phone)
+
+
+@register.simple_tag(takes_context=True)
+def sort_url(context, field):
+    """The current list's URL sorted by `field`, toggling the direction on a second click."""
+    query = context["request"].GET.copy()
+    current = query.get("o", "")
+    query["o"] = f"-{field}" if current == field else field
+    query.pop("page", None)
+    return f"?{query.urlencode()}"
+
+
+@register.simple_tag(takes_context=True)
+def sort_indicator(context, field):
+    current = context["request"].GET.get("o", "")
+    if current == field:
+        return "▲"
+    if current == f"-{field}":
+        return "▼"
+    return ""
+
+
+@register.simple_tag(takes_context=True)
+def page_url(context, number):
+    query = context["request"].GET.copy()
+    query["page"] = number
+    return f"?{query.urlencode()}"
+
+
+@register.filter
+def yes_no(value):
+    return _("Yes") if value else _("No")

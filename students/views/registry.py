@@ -1,0 +1,310 @@
+"""Registry pages: home, students, schools, households."""
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, Q
+from django.shortcuts import get_object_or_404, redirect
+from django.utils.translation import gettext as _
+from django.views.generic import DetailView, ListView, TemplateView
+from django_filters.views import FilterView
+
+from .. import idnumber, services
+from ..choices import IN_SCHOOL_STATUSES, Role, Stage
+from ..filters import StudentFilter
+from ..masking import mask_id_number
+from ..forms import HouseholdForm, LeaveRosterForm, StudentForm
+from ..models import Household, School, Student
+from .base import StaffViewMixin
+
+
+class HomeView(StaffViewMixin, TemplateView):
+    template_name = "students/home.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        students = Student.objects.visible_to(user).on_roster()
+        in_school = Q(status__in=IN_SCHOOL_STATUSES)
+        totals = students.aggregate(
+            total=Count("pk"),
+            in_school=Count("pk", filter=in_school),
+            not_in_school=Count("pk", filter=~in_school),
+            **{f"stage_{stage}": Count("pk", filter=Q(stage=stage)) for stage in Stage.values},
+        )
+        context["totals"] = totals
+        context["stages"] = [
+            (stage, label, totals[f"stage_{stage}"]) for stage, label in Stage.choices
+        ]
+        context["school_count"] = School.objects.visible_to(user).count()
+        context["is_teacher"] = user.role == Role.TEACHER
+        return context
+
+
+class StudentListView(StaffViewMixin, FilterView):
+    filterset_class = StudentFilter
+    template_name = "students/student_list.html"
+    paginate_by = 50
+    context_object_name = "students"
+
+    def get_queryset(self):
+        return Student.objects.visible_to(self.request.user).select_related(
+            "school__region", "household"
+        )
+
+    def get_filterset_kwargs(self, filterset_class):
+        kwargs = super().get_filterset_kwargs(filterset_class)
+        kwargs["data"] = self.request.GET  # always bound, so the roster default applies
+        return kwargs
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        context["query_without_page"] = query.urlencode()
+        return context
+
+
+class StudentDetailView(StaffViewMixin, DetailView):
+    template_name = "students/student_detail.html"
+    context_object_name = "student"
+
+    def get_queryset(self):
+        return Student.objects.visible_to(self.request.user).select_related(
+            "school__region", "household__township"
+        )
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["history"] = history_entries(self.object, self.request.user)
+        context["siblings"] = (
+            Student.objects.visible_to(self.request.user)
+            .filter(household_id=self.object.household_id)
+            .exclude(pk=self.object.pk)
+            .select_related("school")
+            if self.object.household_id
+            else []
+        )
+        return context
+
+
+def history_entries(student, user):
+    """The student's history, newest first, each with the fields it changed.
+
+    ID numbers in old values are masked like the current one for roles that may not see them.
+    """
+    records = list(
+        student.history.select_related("history_user").order_by("-history_date", "-history_id")
+    )
+    entries = []
+    for newer, older in zip(records, records[1:] + [None]):
+        changes = []
+        if older is not None:
+            delta = newer.diff_against(older, excluded_fields=["updated_at", "created_at"])
+            for change in delta.changes:
+                field = Student._meta.get_field(change.field)
+                changes.append(
+                    {
+                        "field": field.verbose_name,
+                        "old": display_value(field, change.old, user),
+                        "new": display_value(field, change.new, user),
+                    }
+                )
+        entries.append({"record": newer, "changes": changes})
+    return entries
+
+
+def display_value(field, value, user):
+    if field.name == "id_number" and not user.sees_full_id_numbers:
+        return mask_id_number(value)
+    if field.choices and value not in (None, ""):
+        return dict(field.flatchoices).get(value, value)
+    if field.is_relation and value is not None:
+        return field.related_model.objects.filter(pk=value).first() or value
+    return value
+
+
+class StudentFormViewMixin(StaffViewMixin):
+    """Student and household forms on one page, saved together or not at all."""
+
+    writes = True
+    template_name = "students/student_form.html"
+
+    def get_forms(self, student, household):
+        data = self.request.POST if self.request.method == "POST" else None
+        if data is not None and household is None:
+            household = self.existing_household(data.get("household-registration_number"))
+        return (
+            StudentForm(data, instance=student, user=self.request.user),
+            HouseholdForm(data, instance=household, prefix="household", user=self.request.user),
+        )
+
+    def existing_household(self, registration_number):
+        """A new student of an already registered household joins it (siblings)."""
+        number = idnumber.normalize(registration_number)
+        if not number:
+            return None
+        return Household.objects.visible_to(self.request.user).filter(
+            registration_number=number
+        ).first()
+
+    def render_forms(self, student_form, household_form, status=200):
+        context = {
+            "form": student_form,
+            "household_form": household_form,
+            "student": student_form.instance if student_form.instance.pk else None,
+        }
+        return self.response_class(
+            request=self.request,
+            template=[self.template_name],
+            context=context,
+            status=status,
+        )
+
+    def save(self, student_form, household_form):
+        household = None
+        if household_form.instance.pk is None or household_form.has_changed():
+            household = household_form.save(commit=False)
+        try:
+            with transaction.atomic():
+                student = services.student_save(
+                    actor=self.request.user,
+                    student=student_form.save(commit=False),
+                    household=household,
+                )
+        except ValidationError as error:
+            student_form.add_error(None, error)
+            return self.render_forms(student_form, household_form, status=400)
+        messages.success(self.request, _("Saved."))
+        return redirect(student)
+
+    def post(self, request, *args, **kwargs):
+        student_form, household_form = self.get_forms(*self.instances())
+        if student_form.is_valid() and household_form.is_valid():
+            return self.save(student_form, household_form)
+        return self.render_forms(student_form, household_form, status=400)
+
+    def get(self, request, *args, **kwargs):
+        return self.render_forms(*self.get_forms(*self.instances()))
+
+
+class StudentCreateView(StudentFormViewMixin, TemplateView):
+    def instances(self):
+        return None, None
+
+
+class StudentUpdateView(StudentFormViewMixin, TemplateView):
+    def instances(self):
+        student = get_object_or_404(
+            Student.objects.visible_to(self.request.user).select_related("household"),
+            pk=self.kwargs["pk"],
+        )
+        return student, student.household
+
+
+class StudentLeaveView(StaffViewMixin, TemplateView):
+    writes = True
+    template_name = "students/student_leave.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            self.student = get_object_or_404(
+                Student.objects.visible_to(request.user), pk=kwargs["pk"]
+            )
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["student"] = self.student
+        context.setdefault("form", LeaveRosterForm())
+        return context
+
+    def post(self, request, *args, **kwargs):
+        if "return" in request.POST:
+            return self.return_to_roster()
+        form = LeaveRosterForm(request.POST)
+        if form.is_valid():
+            try:
+                services.student_leave_roster(
+                    actor=request.user, student=self.student, **form.cleaned_data
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(request, _("The student has left the roster."))
+                return redirect(self.student)
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+    def return_to_roster(self):
+        try:
+            services.student_return_to_roster(actor=self.request.user, student=self.student)
+        except ValidationError as error:
+            for message in error.messages:
+                messages.error(self.request, message)
+        else:
+            messages.success(self.request, _("The student is back on the roster."))
+        return redirect(self.student)
+
+
+class SchoolListView(StaffViewMixin, ListView):
+    template_name = "students/school_list.html"
+    context_object_name = "schools"
+    paginate_by = 100
+
+    def get_queryset(self):
+        on_roster = Q(students__left_roster_on__isnull=True)
+        return (
+            School.objects.visible_to(self.request.user)
+            .select_related("region")
+            .annotate(
+                student_count=Count("students", filter=on_roster),
+                in_school_count=Count(
+                    "students", filter=on_roster & Q(students__status__in=IN_SCHOOL_STATUSES)
+                ),
+            )
+        )
+
+
+class SchoolDetailView(StaffViewMixin, DetailView):
+    template_name = "students/school_detail.html"
+    context_object_name = "school"
+
+    def get_queryset(self):
+        return School.objects.visible_to(self.request.user).select_related("region")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        students = Student.objects.visible_to(self.request.user).on_roster().filter(
+            school=self.object
+        )
+        in_school = Q(status__in=IN_SCHOOL_STATUSES)
+        rows = students.values("stage").annotate(
+            total=Count("pk"),
+            in_school=Count("pk", filter=in_school),
+            not_in_school=Count("pk", filter=~in_school),
+        )
+        by_stage = {row["stage"]: row for row in rows}
+        context["stage_rows"] = [
+            {"stage": stage, "label": label, **by_stage[stage]}
+            for stage, label in Stage.choices
+            if stage in by_stage
+        ]
+        context["total"] = sum(row["total"] for row in context["stage_rows"])
+        context["staff"] = self.object.staff.filter(is_active=True).order_by("role", "full_name")
+        return context
+
+
+class HouseholdDetailView(StaffViewMixin, DetailView):
+    template_name = "students/household_detail.html"
+    context_object_name = "household"
+
+    def get_queryset(self):
+        return Household.objects.visible_to(self.request.user).select_related("township")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["members"] = (
+            Student.objects.visible_to(self.request.user)
+            .filter(household=self.object)
+            .select_related("school")
+        )
+        return context

@@ -1,0 +1,108 @@
+"""Factories for the registry. ID numbers are valid and unique by construction."""
+import datetime
+
+import factory
+
+from students import idnumber
+from students.choices import HouseholdCategory, RegionLevel, Role, Stage, Status
+from students.models import Household, Region, School, Student, User
+
+COUNTY_CODE = "371324"
+
+
+class RegionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Region
+        django_get_or_create = ("code",)
+
+    code = COUNTY_CODE
+    name = "兰陵县"
+    level = RegionLevel.COUNTY
+
+
+class TownshipFactory(RegionFactory):
+    code = factory.Sequence(lambda n: f"{COUNTY_CODE}{100 + n:03d}")
+    name = factory.Sequence(lambda n: f"第{n}镇")
+    level = RegionLevel.TOWNSHIP
+    parent = factory.SubFactory(RegionFactory)
+
+
+class SchoolFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = School
+
+    name = factory.Sequence(lambda n: f"测试第{n}小学")
+    region = factory.SubFactory(TownshipFactory)
+    stages = factory.LazyFunction(lambda: [Stage.PRIMARY.value])
+
+
+class HouseholdFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Household
+
+    head_name = factory.Sequence(lambda n: f"户主{n}")
+    township = factory.SubFactory(TownshipFactory)
+    village = "王庄村"
+    category = HouseholdCategory.REGISTERED_POOR
+    guardian_name = "王芳"
+    guardian_phone = "13812345678"
+
+
+def id_number_for(n, birth_date=datetime.date(2012, 5, 1), male=True):
+    """The n-th valid ID number; birth days roll over so n can be large."""
+    birth_date = birth_date + datetime.timedelta(days=n // 400)
+    sequence = (n % 400) * 2 + (1 if male else 0)
+    return idnumber.make(COUNTY_CODE, birth_date, sequence % 1000)
+
+
+class StudentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Student
+
+    name = factory.Sequence(lambda n: f"学生{n}")
+    id_number = factory.Sequence(lambda n: id_number_for(n))
+    gender = factory.LazyAttribute(lambda o: idnumber.validate(o.id_number).gender)
+    birth_date = factory.LazyAttribute(lambda o: idnumber.validate(o.id_number).birth_date)
+    school = factory.SubFactory(SchoolFactory)
+    stage = Stage.PRIMARY
+    grade = "P3"
+    class_name = "1班"
+    status = Status.ENROLLED
+    household = factory.SubFactory(
+        HouseholdFactory, township=factory.SelfAttribute("..school.region")
+    )
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    full_name = factory.Sequence(lambda n: f"职员{n}")
+    password = factory.PostGenerationMethodCall("set_password", "pass12345")
+
+    @factory.post_generation
+    def saved(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()
+
+
+class BureauAdminFactory(UserFactory):
+    role = Role.BUREAU_ADMIN
+    region = factory.SubFactory(RegionFactory)
+
+
+class ViewerFactory(UserFactory):
+    role = Role.VIEWER
+    region = factory.SubFactory(RegionFactory)
+
+
+class SchoolAdminFactory(UserFactory):
+    role = Role.SCHOOL_ADMIN
+    school = factory.SubFactory(SchoolFactory)
+
+
+class TeacherFactory(UserFactory):
+    role = Role.TEACHER
+    school = factory.SubFactory(SchoolFactory)
