@@ -32,5 +32,5 @@ check: install
 
 # Refresh the Chinese catalog after changing strings (needs gettext's msgfmt).
 messages: install
-	DEBUG=1 $(BIN)/python manage.py makemessages -l zh_Hans --no-obsolete
-	DEBUG=1 $(BIN)/python manage.py compilemessages -l zh_Hans
+	DEBUG=1 $(BIN)/python manage.py makemessages -l zh_Hans --no-obsolete -i ".venv/*" -i "var/*" -i "tests/*" -i "bench/*"
+	DEBUG=1 $(BIN)/python manage.py compilemessages -l zh_Hans --ignore ".venv/*"

@@ -36,6 +36,12 @@ class RosterFilter(django_filters.ChoiceFilter):
         return qs.on_roster()
 
 
+class InSchoolWidget(django_filters.widgets.BooleanWidget):
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.choices = (("", "---------"), ("true", _("In school")), ("false", _("Not in school")))
+
+
 class DistributionFilter(django_filters.FilterSet):
     """The region filter, shared by the distribution table and the student list."""
 
@@ -55,6 +61,8 @@ class DistributionFilter(django_filters.FilterSet):
 
 
 class StudentFilter(DistributionFilter):
+    # Shown first; the others fold under "more filters" on a small screen.
+    main_fields = ("q", "region", "school", "stage")
     q = django_filters.CharFilter(
         label=_("Search"),
         method="filter_search",
@@ -67,9 +75,9 @@ class StudentFilter(DistributionFilter):
     grade = django_filters.ChoiceFilter(label=_("Grade"), choices=Grade.choices)
     status = django_filters.ChoiceFilter(label=_("Enrolment status"), choices=Status.choices)
     in_school = django_filters.BooleanFilter(
-        label=_("In school"),
+        label=_("In school or not"),
         method="filter_in_school",
-        widget=django_filters.widgets.BooleanWidget(),
+        widget=InSchoolWidget(),
     )
     category = django_filters.ChoiceFilter(
         label=_("Household category"),

@@ -53,6 +53,12 @@ class User(AbstractUser):
         help_text=_("For school administrators and teachers: the school they work at."),
     )
     phone = models.CharField(_("mobile phone"), max_length=20, blank=True)
+    subject = models.CharField(
+        _("subject or duty"),
+        max_length=30,
+        blank=True,
+        help_text=_("For school staff: the subject taught or the duty, e.g. 数学, 心理健康, 校长."),
+    )
 
     objects = UserManager()
 

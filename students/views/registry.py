@@ -58,9 +58,11 @@ class StudentListView(StaffViewMixin, FilterView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        query = self.request.GET.copy()
-        query.pop("page", None)
-        context["query_without_page"] = query.urlencode()
+        query = self.request.GET
+        context["more_filters_used"] = any(
+            query.get(name) for name in self.filterset.form.fields
+            if name not in StudentFilter.main_fields and name != "o"
+        )
         return context
 
 
@@ -261,6 +263,7 @@ class SchoolListView(StaffViewMixin, ListView):
                     "students", filter=on_roster & Q(students__status__in=IN_SCHOOL_STATUSES)
                 ),
             )
+            .order_by("region__code", "name")
         )
 
 
