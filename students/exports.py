@@ -1,12 +1,23 @@
 """Spreadsheets that leave the app: built with openpyxl, sent as .xlsx downloads."""
+import datetime
 import io
+import tempfile
+from dataclasses import dataclass
 from urllib.parse import quote
 
-from django.http import HttpResponse
+from django.http import FileResponse, HttpResponse
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from . import idnumber
+from .choices import Gender, HouseholdCategory, PovertyCause, Stage
+from .importer import COLUMNS
+from .masking import mask_id_number, mask_phone
+from .models import ExportLog, Student
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 THIN = Side(style="thin", color="000000")
@@ -128,3 +139,189 @@ def _set_layout(sheet, last_column):
     sheet.print_options.horizontalCentered = True
     sheet.page_margins.left = sheet.page_margins.right = 0.4
     sheet.page_margins.top = sheet.page_margins.bottom = 0.5
+
+
+# ---------------------------------------------------------------------------------------
+# Lists: every list page exports exactly its filtered rows, streamed with bounded memory
+# ---------------------------------------------------------------------------------------
+
+# Values starting with these would be read as formulas (or DDE) by spreadsheet programs.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class ExportColumn:
+    header: str
+    width: int = 12
+    number_format: str = ""  # e.g. "#,##0.00" for money; dates get a date format
+
+
+def stream_xlsx(file_name, sheet_title, columns, rows):
+    """Write rows (tuples in column order) with openpyxl's write-only mode to a temporary
+    file and stream it back, so memory stays flat however many rows there are.
+
+    Text that a spreadsheet would run as a formula is written as text (quote-prefixed).
+    """
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(sheet_title)
+    for index, column in enumerate(columns, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = column.width
+    sheet.freeze_panes = "A2"
+    header_cells = []
+    for column in columns:
+        cell = WriteOnlyCell(sheet, value=column.header)
+        cell.font = BOLD
+        header_cells.append(cell)
+    sheet.append(header_cells)
+    formatted = [index for index, column in enumerate(columns) if column.number_format]
+    row_count = 0
+    for row in rows:
+        values = list(row)
+        for index, value in enumerate(values):
+            if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+                values[index] = text_cell(sheet, value)
+        for index in formatted:
+            if values[index] is not None and not isinstance(values[index], WriteOnlyCell):
+                cell = WriteOnlyCell(sheet, value=values[index])
+                cell.number_format = columns[index].number_format
+                values[index] = cell
+        sheet.append(values)
+        row_count += 1
+    temporary = tempfile.NamedTemporaryFile(suffix=".xlsx")
+    workbook.save(temporary)
+    temporary.seek(0)
+    response = FileResponse(temporary, content_type=XLSX_CONTENT_TYPE)
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(file_name)}"
+    response.row_count = row_count
+    return response
+
+
+def text_cell(sheet, value):
+    """A cell that holds `value` as text even though it looks like a formula."""
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.data_type = "s"
+    cell.quotePrefix = True  # Excel keeps it text when the cell is edited, too
+    return cell
+
+
+STUDENT_COLUMNS = (
+    # The headers are the importer's canonical ones: an export can be imported again.
+    ExportColumn("姓名", 10),
+    ExportColumn("性别", 6),
+    ExportColumn("身份证号", 21),
+    ExportColumn("出生日期", 12),
+    ExportColumn("学籍号", 22),
+    ExportColumn("学校", 26),
+    ExportColumn("学段", 8),
+    ExportColumn("年级", 12),
+    ExportColumn("班级", 8),
+    ExportColumn("在校情况", 10),
+    ExportColumn("乡镇", 12),
+    ExportColumn("村", 12),
+    ExportColumn("户主姓名", 10),
+    ExportColumn("建档立卡户编号", 18),
+    ExportColumn("家庭类别", 16),
+    ExportColumn("致贫原因", 12),
+    ExportColumn("监护人", 10),
+    ExportColumn("联系电话", 14),
+    ExportColumn("备注", 20),
+)
+STUDENT_EXPORT_FIELDS = (
+    "name", "gender", "id_number", "birth_date", "student_number", "school__name", "stage",
+    "grade", "class_name", "status", "household__township__name", "household__village",
+    "household__head_name", "household__registration_number", "household__category",
+    "household__poverty_cause", "household__guardian_name", "household__guardian_phone", "note",
+)
+
+
+def student_export_rows(students, user):
+    """Rows of the student export, read with values_list in chunks (no model instances)."""
+    labels = {
+        index: dict(Student._meta.get_field(name).flatchoices)
+        for index, name in enumerate(STUDENT_EXPORT_FIELDS)
+        if name in ("gender", "stage", "grade", "status")
+    }
+    labels[14] = dict(HouseholdCategory.choices)
+    labels[15] = dict(PovertyCause.choices)
+    mask_id = not user.sees_full_id_numbers
+    mask_phone_number = not user.sees_full_phones
+    for values in students.values_list(*STUDENT_EXPORT_FIELDS).iterator(chunk_size=5000):
+        row = list(values)
+        for index, choices in labels.items():
+            if row[index]:
+                row[index] = str(choices.get(row[index], row[index]))
+        if mask_id:
+            row[2] = mask_id_number(row[2])
+        if mask_phone_number:
+            row[17] = mask_phone(row[17])
+        yield row
+
+
+def carries_unmasked_personal_data(user):
+    return user.sees_full_id_numbers or user.sees_full_phones
+
+
+def log_export(*, user, list_name, query, row_count):
+    """Keep who took personal data out, when, with which filter and how many rows."""
+    if carries_unmasked_personal_data(user):
+        ExportLog.objects.create(
+            user=user, list_name=list_name, query=query[:1000], row_count=row_count
+        )
+
+
+def roster_template_workbook():
+    """The blank roster: canonical headers, one sample row, drop-downs for coded columns."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "花名册"
+    headers = [column.header for column in COLUMNS]
+    sheet.append(headers)
+    sample_id = idnumber.make("371324", datetime.date(2012, 5, 3), 123)
+    sheet.append([
+        "张小明", "男", sample_id, f"G{sample_id}", "向城镇中心小学",
+        "小学", "三年级", "1班", "在校", "向城镇", "王庄村", "张大山", "", "建档立卡已脱贫",
+        "因病", "张大山", "13812345678", "",
+    ])
+    for index, column in enumerate(COLUMNS, start=1):
+        cell = sheet.cell(1, index)
+        cell.font = BOLD
+        cell.alignment = CENTER
+        sheet.column_dimensions[get_column_letter(index)].width = max(10, len(column.header) * 2 + 4)
+        if column.key in ("id_number", "student_number", "guardian_phone", "registration_number"):
+            for row in range(2, 1002):
+                sheet.cell(row, index).number_format = "@"  # text, so Excel keeps every digit
+    drop_downs = {
+        "gender": [str(label) for label in Gender.labels],
+        "stage": [str(label) for label in Stage.labels],
+        "status": ["在校", "送教上门", "休学", "辍学", "失学", "未入学", "县外就读", "转出", "毕业"],
+        "category": [str(label) for label in HouseholdCategory.labels],
+    }
+    for index, column in enumerate(COLUMNS, start=1):
+        if column.key in drop_downs:
+            letter = get_column_letter(index)
+            validation = DataValidation(
+                type="list", formula1='"' + ",".join(drop_downs[column.key]) + '"', allow_blank=True
+            )
+            validation.add(f"{letter}2:{letter}1001")
+            sheet.add_data_validation(validation)
+    sheet.freeze_panes = "A2"
+    return workbook
+
+
+def error_report_workbook(plan, table):
+    """The file's own rows with an error column, for fixing and importing again."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(_("Errors"))
+    errors_by_row = {}
+    for error in plan.errors:
+        errors_by_row.setdefault(error.row_number, []).append(f"{error.column}：{error.message}")
+    header = table.rows[plan.header.row_index]
+    sheet.append([_("Row"), *header.values, _("Errors")])
+    for missing in plan.header.missing_required:
+        sheet.append(["", _("Missing column: %(column)s") % {"column": missing}])
+    for row in table.rows[plan.header.row_index + 1:]:
+        if row.number in errors_by_row:
+            values = [text_cell(sheet, v) if isinstance(v, str) and v.startswith(FORMULA_STARTS) else v for v in row.values]
+            values += [None] * (len(header.values) - len(values))
+            sheet.append([row.number, *values, "；".join(errors_by_row[row.number])])
+    return workbook

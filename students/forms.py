@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import idnumber
 from .choices import LeaveReason
+from .importer import COLUMNS
 from .models import Household, Region, School, Student
 
 
@@ -133,3 +134,80 @@ class LeaveRosterForm(forms.Form):
         if on and on > datetime.date.today():
             self.add_error("on", _("The date cannot be in the future."))
         return cleaned
+
+
+class RosterUploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("Roster file"),
+        help_text=_("An .xlsx, .xls or .csv file; the header row may be below a title."),
+        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.xls,.csv,.et"}),
+    )
+    is_snapshot = forms.BooleanField(
+        label=_("This file is a full snapshot"),
+        required=False,
+        help_text=_(
+            "Tick when the file lists every student of a school or region: students of that "
+            "scope missing from it are listed for checking."
+        ),
+    )
+    snapshot_school = forms.ModelChoiceField(
+        label=_("Snapshot of school"), queryset=School.objects.none(), required=False
+    )
+    snapshot_region = forms.ModelChoiceField(
+        label=_("Snapshot of region"), queryset=Region.objects.none(), required=False
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["snapshot_school"].queryset = School.objects.visible_to(user)
+        self.fields["snapshot_region"].queryset = Region.objects.visible_to(user).exclude(
+            level="province"
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("is_snapshot") and not (
+            cleaned.get("snapshot_school") or cleaned.get("snapshot_region")
+        ):
+            self.add_error(
+                "snapshot_school", _("Choose the school or region that the snapshot covers.")
+            )
+        return cleaned
+
+
+class ColumnMappingForm(forms.Form):
+    """One choice per column of the file: which registry field it holds, or none."""
+
+    def __init__(self, *args, headers, mapping, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [("", _("(ignore this column)"))] + [
+            (column.key, column.header) for column in COLUMNS
+        ]
+        for index, header in enumerate(headers):
+            if not header:
+                continue
+            self.fields[f"column_{index}"] = forms.ChoiceField(
+                label=header, choices=choices, required=False, initial=mapping.get(index, "")
+            )
+
+    def clean(self):
+        cleaned = super().clean()
+        chosen = [value for value in cleaned.values() if value]
+        if len(chosen) != len(set(chosen)):
+            raise ValidationError(_("Each field can be chosen for one column only."))
+        return cleaned
+
+    def mapping(self):
+        return {
+            int(name.removeprefix("column_")): value
+            for name, value in self.cleaned_data.items()
+            if value
+        }
+
+
+class AbsenceCheckForm(forms.Form):
+    note = forms.CharField(
+        label=_("What was found"),
+        max_length=200,
+        widget=forms.TextInput(attrs={"placeholder": _("e.g. transferred to 临沂一中 in September")}),
+    )

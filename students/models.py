@@ -85,6 +85,14 @@ class User(AbstractUser):
         return self.is_superuser or self.role in (Role.BUREAU_ADMIN, Role.SCHOOL_ADMIN)
 
     @property
+    def reads_export_log(self):
+        return self.is_superuser or self.role == Role.BUREAU_ADMIN
+
+    @property
+    def may_import_roster(self):
+        return self.is_superuser or self.role in (Role.BUREAU_ADMIN, Role.SCHOOL_ADMIN)
+
+    @property
     def sees_full_id_numbers(self):
         """Staff who fill in aid paperwork see ID numbers; viewers and teachers do not."""
         return self.is_superuser or self.role in (Role.BUREAU_ADMIN, Role.SCHOOL_ADMIN)
@@ -388,3 +396,176 @@ class Student(models.Model):
         facts = idnumber.validate(self.id_number)
         self.birth_date = facts.birth_date
         self.gender = facts.gender
+
+
+class RosterImportQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Bureau staff see the imports made in their region; school staff their school's."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_superuser:
+            return self
+        if user.role == Role.BUREAU_ADMIN and user.region_id:
+            code = user.region.code
+            return self.filter(
+                Q(uploaded_by__region__code__startswith=code)
+                | Q(uploaded_by__school__region__code__startswith=code)
+            )
+        if user.role == Role.SCHOOL_ADMIN and user.school_id:
+            return self.filter(uploaded_by__school_id=user.school_id)
+        return self.none()
+
+
+class RosterImport(models.Model):
+    """One uploaded roster file: checked, then applied as a whole, and revertible."""
+
+    class State(models.TextChoices):
+        CHECKED = "checked", _("Checked, not applied")
+        APPLIED = "applied", _("Applied")
+        REVERTED = "reverted", _("Reverted")
+
+    uploaded_by = models.ForeignKey(
+        User, verbose_name=_("uploaded by"), on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    file_name = models.CharField(_("file name"), max_length=255)
+    checksum = models.CharField(_("SHA-256 checksum"), max_length=64)
+    content = models.BinaryField(_("file content"), editable=False)
+    column_mapping = models.JSONField(_("column mapping"), default=dict, blank=True)
+    is_snapshot = models.BooleanField(
+        _("full snapshot"),
+        default=False,
+        help_text=_("The file lists every student of the chosen scope."),
+    )
+    snapshot_school = models.ForeignKey(
+        School,
+        verbose_name=_("snapshot of school"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    snapshot_region = models.ForeignKey(
+        Region,
+        verbose_name=_("snapshot of region"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.CHECKED)
+    created_count = models.PositiveIntegerField(_("new"), default=0)
+    updated_count = models.PositiveIntegerField(_("updated"), default=0)
+    unchanged_count = models.PositiveIntegerField(_("unchanged"), default=0)
+    error_count = models.PositiveIntegerField(_("errors"), default=0)
+    applied_at = models.DateTimeField(_("applied at"), null=True, blank=True)
+    reverted_at = models.DateTimeField(_("reverted at"), null=True, blank=True)
+    reverted_by = models.ForeignKey(
+        User,
+        verbose_name=_("reverted by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    objects = RosterImportQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("roster import")
+        verbose_name_plural = _("roster imports")
+        ordering = ["-uploaded_at"]
+
+    def __str__(self):
+        return f"{self.file_name} ({self.uploaded_at:%Y-%m-%d %H:%M})"
+
+    def get_absolute_url(self):
+        return reverse("students:roster_import_detail", args=[self.pk])
+
+    @property
+    def history_reason(self):
+        """The change reason written on every history record this import makes."""
+        return f"roster-import:{self.pk}"
+
+
+class ImportedChange(models.Model):
+    """What one applied import did to one student, with the values before, for revert."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", _("Created")
+        UPDATED = "updated", _("Updated")
+
+    roster_import = models.ForeignKey(
+        RosterImport, on_delete=models.CASCADE, related_name="changes"
+    )
+    student = models.ForeignKey(
+        Student, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    household = models.ForeignKey(
+        Household, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    household_created = models.BooleanField(default=False)
+    action = models.CharField(max_length=10, choices=Action.choices)
+    row_number = models.PositiveIntegerField()
+    student_before = models.JSONField(default=dict, blank=True)
+    household_before = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("imported change")
+        verbose_name_plural = _("imported changes")
+
+
+class SnapshotAbsence(models.Model):
+    """A student of the snapshot's scope missing from the file: to be checked by a person."""
+
+    roster_import = models.ForeignKey(
+        RosterImport, on_delete=models.CASCADE, related_name="absences"
+    )
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="absences")
+    checked_at = models.DateTimeField(_("checked at"), null=True, blank=True)
+    checked_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    note = models.CharField(_("what was found"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("student absent from a snapshot")
+        verbose_name_plural = _("students absent from a snapshot")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["roster_import", "student"], name="absence_once_per_import"
+            )
+        ]
+
+
+class ExportLogQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Only bureau administrators read the log, for the exports made in their region."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_superuser:
+            return self
+        if user.role == Role.BUREAU_ADMIN and user.region_id:
+            code = user.region.code
+            return self.filter(
+                Q(user__region__code__startswith=code)
+                | Q(user__school__region__code__startswith=code)
+            )
+        return self.none()
+
+
+class ExportLog(models.Model):
+    """An export that carried unmasked personal data: who, when, what filter, how many rows."""
+
+    user = models.ForeignKey(User, verbose_name=_("user"), on_delete=models.PROTECT, related_name="+")
+    exported_at = models.DateTimeField(_("exported at"), auto_now_add=True)
+    list_name = models.CharField(_("list"), max_length=50)
+    query = models.CharField(_("filter"), max_length=1000, blank=True)
+    row_count = models.PositiveIntegerField(_("rows"))
+
+    objects = ExportLogQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("export log entry")
+        verbose_name_plural = _("export log")
+        ordering = ["-exported_at"]

@@ -63,7 +63,7 @@ def student_leave_roster(
 ) -> Student:
     """Take a student off the roster. Nothing is deleted; the history keeps who and when."""
     _check_may_edit(actor)
-    student = Student.objects.visible_to(actor).select_for_update().get(pk=student.pk)
+    student = Student.objects.visible_to(actor).select_for_update(of=("self",)).get(pk=student.pk)
     if not student.on_roster:
         raise ValidationError(_("This student has already left the roster."))
     student.left_roster_on = on
@@ -79,7 +79,7 @@ def student_leave_roster(
 def student_return_to_roster(*, actor, student: Student) -> Student:
     """Undo a departure, for example one recorded by mistake."""
     _check_may_edit(actor)
-    student = Student.objects.visible_to(actor).select_for_update().get(pk=student.pk)
+    student = Student.objects.visible_to(actor).select_for_update(of=("self",)).get(pk=student.pk)
     if student.on_roster:
         raise ValidationError(_("This student is on the roster."))
     if Student.objects.on_roster().filter(id_number=student.id_number).exists():

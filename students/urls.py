@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import distribution, registry
+from .views import distribution, exports, imports, registry
 
 app_name = "students"
 
@@ -13,6 +13,42 @@ urlpatterns = [
         "students/<int:pk>/update/", registry.StudentUpdateView.as_view(), name="student_update"
     ),
     path("students/<int:pk>/leave/", registry.StudentLeaveView.as_view(), name="student_leave"),
+    path("students/export/", exports.StudentExportView.as_view(), name="student_export"),
+    path("students/import/", imports.RosterImportView.as_view(), name="roster_import"),
+    path(
+        "students/import/template/", imports.RosterTemplateView.as_view(), name="roster_template"
+    ),
+    path(
+        "students/import/<int:pk>/",
+        imports.RosterImportDetailView.as_view(),
+        name="roster_import_detail",
+    ),
+    path(
+        "students/import/<int:pk>/mapping/",
+        imports.RosterImportMappingView.as_view(),
+        name="roster_import_mapping",
+    ),
+    path(
+        "students/import/<int:pk>/apply/",
+        imports.RosterImportApplyView.as_view(),
+        name="roster_import_apply",
+    ),
+    path(
+        "students/import/<int:pk>/revert/",
+        imports.RosterImportRevertView.as_view(),
+        name="roster_import_revert",
+    ),
+    path(
+        "students/import/<int:pk>/report/",
+        imports.RosterImportReportView.as_view(),
+        name="roster_import_report",
+    ),
+    path(
+        "students/import/<int:pk>/absences/<int:absence_pk>/",
+        imports.AbsenceCheckView.as_view(),
+        name="snapshot_absence_check",
+    ),
+    path("exports/log/", exports.ExportLogView.as_view(), name="export_log"),
     path("schools/", registry.SchoolListView.as_view(), name="school_list"),
     path("schools/<int:pk>/", registry.SchoolDetailView.as_view(), name="school_detail"),
     path(
