@@ -121,5 +121,6 @@ class RegionLevel(models.TextChoices):
 class Role(models.TextChoices):
     BUREAU_ADMIN = "bureau_admin", _("Bureau administrator")
     VIEWER = "viewer", _("City or province viewer")
+    GRID_LEADER = "grid_leader", _("Grid group leader or member")
     SCHOOL_ADMIN = "school_admin", _("School administrator")
     TEACHER = "teacher", _("Teacher")

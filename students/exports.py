@@ -9,6 +9,7 @@ from django.http import FileResponse, HttpResponse
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -181,7 +182,7 @@ def stream_xlsx(file_name, sheet_title, columns, rows):
             if isinstance(value, str) and value.startswith(FORMULA_STARTS):
                 values[index] = text_cell(sheet, value)
         for index in formatted:
-            if values[index] is not None and not isinstance(values[index], WriteOnlyCell):
+            if values[index] is not None and not isinstance(values[index], Cell):
                 cell = WriteOnlyCell(sheet, value=values[index])
                 cell.number_format = columns[index].number_format
                 values[index] = cell

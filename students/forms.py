@@ -13,7 +13,12 @@ from .models import Household, Region, School, Student
 
 
 class DateInput(forms.DateInput):
+    """A browser date picker; it needs ISO dates whatever the language."""
+
     input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
 
 
 class StudentForm(forms.ModelForm):

@@ -21,8 +21,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+
+from aid import dropout
 
 from . import idnumber
 from .choices import (
@@ -793,6 +794,7 @@ def roster_import_apply(*, actor, roster_import):
     rows = plan.rows_with("new") + plan.rows_with("updated")
     write_households(rows, actor, roster_import.history_reason)
     write_students(rows, actor, roster_import.history_reason, now)
+    dropout.open_cases_for_status([row.student for row in rows], actor)
     ImportedChange.objects.bulk_create(
         [change_record(roster_import, row) for row in rows], batch_size=2000
     )

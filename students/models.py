@@ -27,6 +27,13 @@ from .choices import (
 )
 
 COUNTY_WIDE_ROLES = (Role.BUREAU_ADMIN, Role.VIEWER)
+# Roles that need a region: the county-wide ones, and grid leaders (their county).
+REGION_ROLES = (*COUNTY_WIDE_ROLES, Role.GRID_LEADER)
+
+
+def grid_townships(user):
+    """The townships of the grid groups a grid leader leads or belongs to (aid.GridGroup)."""
+    return Region.objects.filter(Q(grid_groups__leader=user) | Q(grid_groups__members=user))
 
 
 class User(AbstractUser):
@@ -71,7 +78,7 @@ class User(AbstractUser):
 
     def clean(self):
         super().clean()
-        if self.role in COUNTY_WIDE_ROLES and not self.region_id:
+        if self.role in REGION_ROLES and not self.region_id:
             raise ValidationError({"region": _("This role needs a region.")})
         if self.role in (Role.SCHOOL_ADMIN, Role.TEACHER) and not self.school_id:
             raise ValidationError({"school": _("This role needs a school.")})
@@ -114,6 +121,9 @@ class User(AbstractUser):
             return self.region.name
         if self.school_id:
             return self.school.name
+        if self.role == Role.GRID_LEADER:
+            grids = self.grids_led.all() | self.grids_joined.all()
+            return "、".join(sorted({str(grid) for grid in grids}))
         return ""
 
 
@@ -126,6 +136,8 @@ class RegionQuerySet(models.QuerySet):
             return self
         if user.role in COUNTY_WIDE_ROLES and user.region_id:
             return self.filter(code__startswith=user.region.code)
+        if user.role == Role.GRID_LEADER:
+            return self.filter(pk__in=grid_townships(user).values("pk"))
         if user.school_id:
             return self.filter(pk=user.school.region_id)
         return self.none()
@@ -177,6 +189,8 @@ class SchoolQuerySet(models.QuerySet):
             return self
         if user.role in COUNTY_WIDE_ROLES and user.region_id:
             return self.filter(region__code__startswith=user.region.code)
+        if user.role == Role.GRID_LEADER:
+            return self.filter(region__in=grid_townships(user).values("pk"))
         if user.school_id:
             return self.filter(pk=user.school_id)
         return self.none()
@@ -275,8 +289,8 @@ class StudentQuerySet(models.QuerySet):
         """The one place that decides which students a user may see.
 
         Bureau staff and viewers: every student of a school in their region.
-        School administrators: their school. Teachers: the students paired with them
-        (pairings arrive with the casework; until then, none).
+        School administrators: their school. Teachers: the students paired with them now
+        (aid.Pairing; at most one active pairing per student, so the join adds no rows).
         """
         if not user.is_authenticated or not user.is_active:
             return self.none()
@@ -286,6 +300,10 @@ class StudentQuerySet(models.QuerySet):
             return self.filter(school__region__code__startswith=user.region.code)
         if user.role == Role.SCHOOL_ADMIN and user.school_id:
             return self.filter(school_id=user.school_id)
+        if user.role == Role.GRID_LEADER:
+            return self.filter(school__region__in=grid_townships(user).values("pk"))
+        if user.role == Role.TEACHER:
+            return self.filter(pairings__teacher=user, pairings__ended_on__isnull=True)
         return self.none()
 
     def on_roster(self):
@@ -317,6 +335,7 @@ class Student(models.Model):
     stage = models.CharField(_("stage"), max_length=12, choices=Stage.choices)
     grade = models.CharField(_("grade"), max_length=2, choices=Grade.choices)
     class_name = models.CharField(_("class"), max_length=20, blank=True)
+    is_boarder = models.BooleanField(_("boarder"), default=False)
     status = models.CharField(
         _("enrolment status"), max_length=20, choices=Status.choices, default=Status.ENROLLED
     )

@@ -9,6 +9,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from aid import dropout
+
 from .models import Household, School, Student
 
 
@@ -38,8 +40,13 @@ def household_save(*, actor, household: Household) -> Household:
 
 
 @transaction.atomic
-def student_save(*, actor, student: Student, household: Household | None = None) -> Student:
+def student_save(
+    *, actor, student: Student, household: Household | None = None, open_cases: bool = True
+) -> Student:
     """Create or update a student in the actor's scope.
+
+    A status of dropped out or not enrolled opens a dropout case (控辍保学) unless one is
+    open; `open_cases=False` is for the case's own closing step.
 
     `household`, when given, is saved first and linked: pass it only when it is new or
     was changed, so that the household's history records real changes only.
@@ -54,6 +61,8 @@ def student_save(*, actor, student: Student, household: Household | None = None)
     student.full_clean()
     _attribute(student, actor)
     student.save()
+    if open_cases:
+        dropout.open_cases_for_status([student], actor)
     return student
 
 

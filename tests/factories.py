@@ -3,6 +3,15 @@ import datetime
 
 import factory
 
+from aid.models import (
+    AidProgram,
+    DeliveryItem,
+    ExchangeActivity,
+    HomeVisit,
+    Pairing,
+    SchoolPairing,
+    Term,
+)
 from students import idnumber
 from students.choices import HouseholdCategory, RegionLevel, Role, Stage, Status
 from students.models import Household, Region, School, Student, User
@@ -106,3 +115,81 @@ class SchoolAdminFactory(UserFactory):
 class TeacherFactory(UserFactory):
     role = Role.TEACHER
     school = factory.SubFactory(SchoolFactory)
+
+
+# ---------------------------------------------------------------------------------------
+# Casework (aid)
+# ---------------------------------------------------------------------------------------
+
+
+class TermFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Term
+        django_get_or_create = ("name",)
+
+    name = "2026 秋季学期"
+    starts_on = datetime.date(2026, 9, 1)
+    ends_on = datetime.date(2027, 1, 20)
+
+
+class AidProgramFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AidProgram
+
+    name = factory.Sequence(lambda n: f"资助项目{n}")
+    stages = factory.LazyFunction(lambda: [Stage.PRIMARY.value])
+    household_categories = factory.LazyFunction(list)
+
+
+class DeliveryItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DeliveryItem
+        django_get_or_create = ("name",)
+
+    name = "书包"
+
+
+class PairingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Pairing
+
+    student = factory.SubFactory(StudentFactory)
+    teacher = factory.SubFactory(TeacherFactory, school=factory.SelfAttribute("..student.school"))
+    started_on = datetime.date(2026, 9, 1)
+    created_by = factory.SelfAttribute("teacher")
+
+
+class HomeVisitFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = HomeVisit
+
+    student = factory.SubFactory(StudentFactory)
+    author = factory.SubFactory(TeacherFactory, school=factory.SelfAttribute("..student.school"))
+    visited_on = datetime.date(2026, 10, 10)
+    study_situation = "学习认真"
+
+
+class SchoolPairingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SchoolPairing
+        skip_postgeneration_save = True
+
+    lead_school = factory.SubFactory(SchoolFactory, is_urban=True)
+    started_on = datetime.date(2026, 3, 1)
+    goals = "送教下乡、联合教研"
+
+    @factory.post_generation
+    def supported_schools(obj, create, extracted, **kwargs):
+        if create:
+            obj.supported_schools.set(extracted or [SchoolFactory(is_weak=True)])
+
+
+class ExchangeActivityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ExchangeActivity
+
+    pairing = factory.SubFactory(SchoolPairingFactory)
+    kind = ExchangeActivity.Kind.TEACHING
+    held_on = datetime.date(2026, 10, 15)
+    summary = "送教下乡：数学公开课"
+    recorded_by = factory.SubFactory(BureauAdminFactory)

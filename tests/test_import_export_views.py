@@ -1,8 +1,5 @@
 """The import page, the import command and the Excel export of the student list."""
 import io
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile

@@ -12,7 +12,6 @@ from students.spreadsheets import read_table
 
 from .factories import (
     BureauAdminFactory,
-    HouseholdFactory,
     SchoolAdminFactory,
     SchoolFactory,
     StudentFactory,

@@ -1,0 +1,195 @@
+"""The admin site for IT staff and the bureau's reference lists (terms, programs, items)."""
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from .models import (
+    AidProgram,
+    CaseResponsible,
+    ChecklistAnswer,
+    ChecklistItem,
+    DeliveryItem,
+    DisbursementBatch,
+    DisbursementLine,
+    DropoutCase,
+    ExchangeActivity,
+    GridGroup,
+    HomeVisit,
+    Inspection,
+    Pairing,
+    PersuasionAttempt,
+    PolicyCheck,
+    PrecisionResolution,
+    ProgramStandard,
+    Rectification,
+    SchoolPairing,
+    SchoolProject,
+    Term,
+    VisitDelivery,
+)
+
+
+@admin.register(Term)
+class TermAdmin(admin.ModelAdmin):
+    list_display = ("name", "starts_on", "ends_on")
+
+
+@admin.register(AidProgram)
+class AidProgramAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "funding_source", "requires_enrolment", "is_active")
+    list_filter = ("kind", "funding_source", "is_active")
+    search_fields = ("name",)
+
+
+@admin.register(DeliveryItem)
+class DeliveryItemAdmin(admin.ModelAdmin):
+    list_display = ("name", "unit", "is_active")
+
+
+@admin.register(Pairing)
+class PairingAdmin(admin.ModelAdmin):
+    list_display = ("student", "teacher", "started_on", "ended_on")
+    search_fields = ("student__name", "teacher__full_name")
+    autocomplete_fields = ("student", "teacher", "created_by", "ended_by")
+
+
+class PolicyCheckInline(admin.TabularInline):
+    model = PolicyCheck
+    extra = 0
+
+
+class VisitDeliveryInline(admin.TabularInline):
+    model = VisitDelivery
+    extra = 0
+
+
+@admin.register(HomeVisit)
+class HomeVisitAdmin(SimpleHistoryAdmin):
+    list_display = ("student", "visited_on", "mode", "author", "dropout_risk")
+    list_filter = ("mode", "dropout_risk")
+    search_fields = ("student__name",)
+    autocomplete_fields = ("student", "author", "other_visitors")
+    inlines = [PolicyCheckInline, VisitDeliveryInline]
+
+
+class ExchangeActivityInline(admin.TabularInline):
+    model = ExchangeActivity
+    extra = 0
+    autocomplete_fields = ("recorded_by",)
+
+
+@admin.register(SchoolPairing)
+class SchoolPairingAdmin(admin.ModelAdmin):
+    list_display = ("lead_school", "started_on", "ended_on")
+    autocomplete_fields = ("lead_school", "supported_schools")
+    inlines = [ExchangeActivityInline]
+
+
+@admin.register(ProgramStandard)
+class ProgramStandardAdmin(admin.ModelAdmin):
+    list_display = ("program", "stage", "amount")
+    list_filter = ("stage",)
+
+
+class LineInline(admin.TabularInline):
+    model = DisbursementLine
+    extra = 0
+    fields = ("student", "school", "stage", "amount", "status")
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+
+
+@admin.register(DisbursementBatch)
+class DisbursementBatchAdmin(admin.ModelAdmin):
+    """Read only: batches change through their pages, which keep the four-eyes rule."""
+
+    list_display = ("program", "term", "region", "state", "prepared_by", "approved_by")
+    list_filter = ("state", "term", "program")
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(DisbursementLine)
+class DisbursementLineAdmin(SimpleHistoryAdmin):
+    list_display = ("student", "program", "term", "amount", "status", "paid_on")
+    list_filter = ("status", "term", "program")
+    search_fields = ("student__name", "student__id_number")
+    autocomplete_fields = ("student",)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(PrecisionResolution)
+class PrecisionResolutionAdmin(admin.ModelAdmin):
+    list_display = ("student", "program", "term", "kind", "resolved_by", "resolved_at")
+    list_filter = ("kind", "term")
+
+
+class CaseResponsibleInline(admin.TabularInline):
+    model = CaseResponsible
+    extra = 0
+
+
+class PersuasionAttemptInline(admin.TabularInline):
+    model = PersuasionAttempt
+    extra = 0
+
+
+@admin.register(DropoutCase)
+class DropoutCaseAdmin(admin.ModelAdmin):
+    list_display = ("student", "kind", "trigger", "opened_on", "closed_on", "outcome")
+    list_filter = ("kind", "trigger", "outcome")
+    search_fields = ("student__name",)
+    autocomplete_fields = ("student",)
+    inlines = [CaseResponsibleInline, PersuasionAttemptInline]
+
+
+@admin.register(GridGroup)
+class GridGroupAdmin(admin.ModelAdmin):
+    list_display = ("name", "region", "leader")
+    filter_horizontal = ("members", "townships")
+
+
+@admin.register(ChecklistItem)
+class ChecklistItemAdmin(admin.ModelAdmin):
+    """The bureau's inspection checklist."""
+
+    list_display = ("text", "position", "is_active")
+    list_editable = ("position", "is_active")
+
+
+class ChecklistAnswerInline(admin.TabularInline):
+    model = ChecklistAnswer
+    extra = 0
+
+
+class RectificationInline(admin.TabularInline):
+    model = Rectification
+    extra = 0
+
+
+@admin.register(Inspection)
+class InspectionAdmin(admin.ModelAdmin):
+    list_display = ("school", "grid", "inspected_on")
+    list_filter = ("grid",)
+    inlines = [ChecklistAnswerInline, RectificationInline]
+
+
+@admin.register(Rectification)
+class RectificationAdmin(SimpleHistoryAdmin):
+    list_display = ("school", "deadline", "status")
+    list_filter = ("status",)
+
+
+@admin.register(SchoolProject)
+class SchoolProjectAdmin(admin.ModelAdmin):
+    list_display = ("name", "school", "type", "investment", "status")
+    list_filter = ("type", "status")

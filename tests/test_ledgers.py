@@ -1,0 +1,76 @@
+"""The dropout-control ledgers, as the records stood at the end of a month or quarter."""
+import datetime
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from aid import dropout
+from aid.ledgers import Period, dropout_ledger, school_age_ledger, suspected_dropout_ledger
+from aid.models import DropoutCase
+from students import services
+from students.models import Student
+
+from .factories import BureauAdminFactory, HomeVisitFactory, StudentFactory, id_number_for
+
+pytestmark = pytest.mark.django_db
+UTC = datetime.timezone.utc
+
+
+def test_periods():
+    assert Period.parse("2026-11") == Period("2026-11", datetime.date(2026, 11, 1), datetime.date(2026, 11, 30))
+    assert Period.parse("2026-q1") == Period("2026-Q1", datetime.date(2026, 1, 1), datetime.date(2026, 3, 31))
+    with pytest.raises(ValidationError):
+        Period.parse("2026-13")
+
+
+def backdate(student, when):
+    Student.history.filter(id=student.pk).update(history_date=when)
+
+
+def test_school_age_ledger_by_age_on_31_august(school):
+    admin = BureauAdminFactory()
+    six = StudentFactory(school=school, id_number=id_number_for(0, birth_date=datetime.date(2020, 8, 31)))
+    StudentFactory(school=school, id_number=id_number_for(0, birth_date=datetime.date(2020, 9, 1)))  # 5
+    fifteen = StudentFactory(school=school, id_number=id_number_for(0, birth_date=datetime.date(2010, 9, 1)))
+    StudentFactory(school=school, id_number=id_number_for(0, birth_date=datetime.date(2010, 8, 31)))  # 16
+    records = school_age_ledger(admin, Period.parse("2026-11"))
+    assert {r.pk: r.age for r in records} == {six.pk: 6, fifteen.pk: 15}
+
+
+def test_ledgers_describe_the_past_as_it_was(school):
+    admin = BureauAdminFactory()
+    student = StudentFactory(school=school)
+    backdate(student, datetime.datetime(2026, 9, 1, tzinfo=UTC))
+    student.status = "dropped_out"
+    services.student_save(actor=admin, student=student)  # today: a case opens
+    case = DropoutCase.objects.get()
+    DropoutCase.objects.filter(pk=case.pk).update(opened_on=datetime.date(2026, 11, 2))
+    Student.history.filter(id=student.pk, history_type="~").update(history_date=datetime.datetime(2026, 11, 2, tzinfo=UTC))
+
+    october = Period.parse("2026-10")
+    november = Period.parse("2026-11")
+    assert dropout_ledger(admin, october) == []
+    assert [c.pk for c in dropout_ledger(admin, november)] == [case.pk]
+    # In October the student was still enrolled: not suspected then.
+    assert suspected_dropout_ledger(admin, october) == []
+
+
+def test_suspected_dropouts(school):
+    admin = BureauAdminFactory()
+    risky = StudentFactory(school=school)
+    HomeVisitFactory(student=risky, visited_on=datetime.date(2026, 8, 20), dropout_risk="high")
+    unexplained = StudentFactory(school=school, status="suspended")
+    StudentFactory(school=school)  # fine
+    suspects = {s.student.pk: s.reasons for s in suspected_dropout_ledger(admin, Period.parse("2026-11"))}
+    assert set(suspects) == {risky.pk, unexplained.pk}
+
+
+def test_closed_case_is_struck_off_in_its_period(school):
+    admin = BureauAdminFactory()
+    student = StudentFactory(school=school)
+    student.status = "dropped_out"
+    services.student_save(actor=admin, student=student)
+    case = DropoutCase.objects.get()
+    dropout.case_close(actor=admin, case=case, outcome="returned")
+    [entry] = dropout_ledger(admin, Period.current_month())
+    assert entry.closed_in_period and entry.outcome == "returned"
