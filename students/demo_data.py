@@ -164,9 +164,15 @@ DEMO_PASSWORD = "demo12345"
 # Username, full name, role, region code (county-wide roles) or school name.
 DEMO_USERS = (
     ("bureau", "刘振华", Role.BUREAU_ADMIN, "371324"),
+    # A second bureau account: the one who approves what "bureau" prepares (审核 ≠ 经办).
+    ("approver", "王建国", Role.BUREAU_ADMIN, "371324"),
     ("city", "陈立新", Role.VIEWER, "3713"),
     ("school1", "张秀梅", Role.SCHOOL_ADMIN, "兰陵县向城镇中心小学"),
     ("school2", "孙志强", Role.SCHOOL_ADMIN, "兰陵县向城镇初级中学"),
     ("teacher", "李晓燕", Role.TEACHER, "兰陵县向城镇中心小学"),
 )
+# Logins made with the casework (aid.demo): the first grid leader and Zichuan's bureau.
+CASEWORK_LOGINS = ("grid", "zichuan")
 CHANGE_REASON = "演示数据"
+# Share of students who board at school, by stage (rural junior schools board most).
+BOARDER_CHANCE = {Stage.PRIMARY: 0.12, Stage.JUNIOR: 0.45, Stage.SENIOR: 0.8, Stage.VOCATIONAL: 0.6}

@@ -1,52 +1,12 @@
 """In a real browser: a clerk logs in, filters the student list and opens a student.
 
-Drives Debian's Chromium through Playwright. Outside CI the tests skip when Chromium is
-missing; in CI (CI=true) they fail instead, so they can never silently not run.
+Drives Debian's Chromium through Playwright (the `browser` fixture in conftest.py).
 """
-import os
-import shutil
-from pathlib import Path
-
 import pytest
 
 from .factories import BureauAdminFactory, SchoolFactory, StudentFactory
 
-# Playwright's sync API runs an event loop in this thread; the ORM calls made by the
-# test itself (factories) are still plain synchronous calls.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-
 pytestmark = pytest.mark.browser
-
-
-def chromium_path():
-    return os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-@pytest.fixture(scope="session")
-def browser():
-    executable = chromium_path()
-    if not executable:
-        message = "Chromium is not installed (apt-get install chromium)."
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -66,7 +26,7 @@ def log_in(page, live_server, username):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_clerk_logs_in_filters_and_opens_a_student(page, live_server):
+def test_clerk_logs_in_filters_and_opens_a_student(page, live_server, artifacts):
     school = SchoolFactory(name="向城镇中心小学")
     StudentFactory.create_batch(5, school=school)
     wanted = StudentFactory(school=school, name="孙晓雨", stage="junior", grade="J2")
@@ -75,7 +35,8 @@ def test_clerk_logs_in_filters_and_opens_a_student(page, live_server):
     log_in(page, live_server, admin.username)
     assert "在册学生" in page.content()
 
-    page.click("nav.mainnav >> text=学生")
+    page.click("nav.mainnav summary >> text=学生信息")
+    page.click('nav.mainnav .navmenu >> text="学生"')
     page.select_option("select[name=stage]", "junior")
     page.fill("input[name=q]", "晓雨")
     page.click("#student-filter button[type=submit]")
@@ -87,12 +48,11 @@ def test_clerk_logs_in_filters_and_opens_a_student(page, live_server):
     assert page.locator("h1").inner_text().startswith("孙晓雨")
     assert wanted.id_number in page.content()
 
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "student-detail.png"), full_page=True)
+    page.screenshot(path=str(artifacts / "student-detail.png"), full_page=True)
 
 
 @pytest.mark.django_db(transaction=True)
-def test_student_list_fits_a_phone_screen(browser, live_server):
+def test_student_list_fits_a_phone_screen(browser, live_server, artifacts):
     school = SchoolFactory()
     StudentFactory.create_batch(3, school=school)
     BureauAdminFactory(username="phone")
@@ -102,6 +62,5 @@ def test_student_list_fits_a_phone_screen(browser, live_server):
     page.goto(f"{live_server.url}/students/")
     page_width = page.evaluate("document.documentElement.scrollWidth")
     assert page_width <= 360, "the list must not scroll sideways on a phone"
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "student-list-phone.png"), full_page=True)
+    page.screenshot(path=str(artifacts / "student-list-phone.png"), full_page=True)
     context.close()

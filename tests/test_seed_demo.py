@@ -13,10 +13,13 @@ pytestmark = pytest.mark.django_db
 STUDENTS = 300
 DEMO_USERS = {
     "bureau": (Role.BUREAU_ADMIN, "兰陵县"),
+    "approver": (Role.BUREAU_ADMIN, "兰陵县"),
     "city": (Role.VIEWER, "临沂市"),
     "school1": (Role.SCHOOL_ADMIN, "兰陵县向城镇中心小学"),
     "school2": (Role.SCHOOL_ADMIN, "兰陵县向城镇初级中学"),
     "teacher": (Role.TEACHER, "兰陵县向城镇中心小学"),
+    "grid": (Role.GRID_LEADER, "第一网格组"),
+    "zichuan": (Role.BUREAU_ADMIN, "淄川区"),
 }
 
 

@@ -67,14 +67,15 @@ def test_404_page_is_chinese(client_for, bureau_admin):
 def test_home_counts_for_the_scope(client_for, bureau_admin, school):
     StudentFactory.create_batch(3, school=school)
     StudentFactory(school=school, status=Status.DROPPED_OUT)
-    response = client_for(bureau_admin).get(reverse("students:home"))
-    assert response.context["totals"]["total"] == 4
-    assert response.context["totals"]["in_school"] == 3
-    assert response.context["totals"]["not_in_school"] == 1
+    board = client_for(bureau_admin).get(reverse("students:home")).context["board"]
+    assert (board.total, board.in_school) == (4, 3)
 
 
 def test_teacher_home_is_a_friendly_empty_page(client_for, teacher, student):
-    page = client_for(teacher).get(reverse("students:home")).content.decode()
+    """A teacher starts from "my students"; with nobody paired it says so kindly."""
+    response = client_for(teacher).get(reverse("students:home"), follow=True)
+    assert response.redirect_chain[-1][0] == reverse("aid:my_students")
+    page = response.content.decode()
     assert "还没有与您结对的学生" in page
     assert student.name not in page
 

@@ -2,42 +2,23 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Sum
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
 from django.views.generic import DetailView, ListView, TemplateView
 from django_filters.views import FilterView
 
+from aid import dropout
+from aid import services as aid_services
+from aid.models import DisbursementLine, DropoutCase, HomeVisit
+
 from .. import idnumber, services
-from ..choices import IN_SCHOOL_STATUSES, Role, Stage
+from ..choices import IN_SCHOOL_STATUSES, Stage
 from ..filters import StudentFilter
 from ..masking import mask_id_number
 from ..forms import HouseholdForm, LeaveRosterForm, StudentForm
 from ..models import Household, School, Student
 from .base import StaffViewMixin
-
-
-class HomeView(StaffViewMixin, TemplateView):
-    template_name = "students/home.html"
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        user = self.request.user
-        students = Student.objects.visible_to(user).on_roster()
-        in_school = Q(status__in=IN_SCHOOL_STATUSES)
-        totals = students.aggregate(
-            total=Count("pk"),
-            in_school=Count("pk", filter=in_school),
-            not_in_school=Count("pk", filter=~in_school),
-            **{f"stage_{stage}": Count("pk", filter=Q(stage=stage)) for stage in Stage.values},
-        )
-        context["totals"] = totals
-        context["stages"] = [
-            (stage, label, totals[f"stage_{stage}"]) for stage, label in Stage.choices
-        ]
-        context["school_count"] = School.objects.visible_to(user).count()
-        context["is_teacher"] = user.role == Role.TEACHER
-        return context
 
 
 class StudentListView(StaffViewMixin, FilterView):
@@ -78,6 +59,7 @@ class StudentDetailView(StaffViewMixin, DetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["history"] = history_entries(self.object, self.request.user)
+        context.update(casework_of(self.object, self.request.user))
         context["siblings"] = (
             Student.objects.visible_to(self.request.user)
             .filter(household_id=self.object.household_id)
@@ -87,6 +69,48 @@ class StudentDetailView(StaffViewMixin, DetailView):
             else []
         )
         return context
+
+
+def casework_of(student, user):
+    """The student's pairings (current and past) and recent visits, for the student page."""
+    pairings = list(student.pairings.select_related("teacher", "created_by", "ended_by"))
+    return {
+        "current_pairing": next((p for p in pairings if p.is_active), None),
+        "past_pairings": [p for p in pairings if not p.is_active],
+        "visits": HomeVisit.objects.visible_to(user)
+        .filter(student=student)
+        .select_related("author")[:10],
+        "received": received_by_term(student, user),
+        "dropout_cases": DropoutCase.objects.visible_to(user)
+        .filter(student=student)
+        .order_by("-opened_on", "-pk"),
+        "may_open_case": dropout.may_manage_cases(user),
+        "may_pair": aid_services.may_pair(user),
+        "may_record_visit": aid_services.may_record_visit(user, student),
+    }
+
+
+def received_by_term(student, user):
+    """What the student received (or is due), by term, with totals from the database."""
+    lines = (
+        DisbursementLine.objects.visible_to(user)
+        .counting()
+        .filter(student=student)
+        .select_related("program", "term")
+        .order_by("-term__starts_on", "program__name")
+    )
+    totals = {
+        row["term_id"]: row
+        for row in lines.order_by().values("term_id").annotate(
+            total=Sum("amount"), paid=Sum("amount", filter=Q(status=DisbursementLine.Status.PAID))
+        )
+    }
+    terms = []
+    for line in lines:
+        if not terms or terms[-1]["term"].pk != line.term_id:
+            terms.append({"term": line.term, "lines": [], **totals[line.term_id]})
+        terms[-1]["lines"].append(line)
+    return terms
 
 
 def history_entries(student, user):

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
+from aid.demo import build_casework, delete_casework
 from students import demo_data as data
 from students import idnumber
 from students.choices import Gender, RegionLevel, Stage, grades_of_stage
@@ -27,7 +28,7 @@ BATCH_SIZE = 2000
 DEFAULT_STUDENTS = 3621
 DEFAULT_SEED = 2020
 COUNTY_CODE, COUNTY_NAME = data.COUNTY
-DEMO_USERNAMES = [row[0] for row in data.DEMO_USERS]
+DEMO_USERNAMES = [row[0] for row in data.DEMO_USERS] + list(data.CASEWORK_LOGINS)
 # Age reached by 31 August of the school year a stage's first grade starts.
 ENTRY_AGE = {
     Stage.PRESCHOOL: 3,
@@ -60,6 +61,11 @@ class Command(BaseCommand):
             help="Delete the demo county and its demo users first.",
         )
         parser.add_argument(
+            "--no-casework",
+            action="store_true",
+            help="Registry only: no teachers, pairings, visits, school pairings or batches.",
+        )
+        parser.add_argument(
             "--if-empty",
             action="store_true",
             help="When the county already has students, leave it and only print the logins.",
@@ -87,7 +93,9 @@ class Command(BaseCommand):
                 )
                 self.write_logins(existing_demo_users(password), password)
                 return
-            users, counts = build_county(random.Random(seed), students, password)
+            users, counts = build_county(
+                random.Random(seed), students, password, with_casework=not options["no_casework"]
+            )
         self.write_logins(users, password)
         self.stdout.write(
             _(
@@ -116,7 +124,7 @@ def existing_demo_users(password):
     ]
 
 
-def build_county(rng, student_count, password):
+def build_county(rng, student_count, password, with_casework=True):
     """Create everything; return the demo users and the number of objects by kind."""
     regions = build_regions()
     townships = [regions[code] for code, *_rest in data.TOWNSHIPS]
@@ -131,17 +139,34 @@ def build_county(rng, student_count, password):
         "users": len(users),
     }
     roster = RosterBuilder(rng, townships, school_plans)
+    # The records date from a year back, so last term's payments find their students
+    # on the roster as it stood then.
+    registered_at = timezone.now() - datetime.timedelta(days=365)
     # Chunk by chunk, so that memory stays flat however many students are asked for.
     for households, students in roster.chunks(student_count, BATCH_SIZE):
         bulk_create_with_history(
-            households, Household, batch_size=BATCH_SIZE, default_change_reason=data.CHANGE_REASON
+            households, Household, batch_size=BATCH_SIZE, default_change_reason=data.CHANGE_REASON,
+            default_date=registered_at,
         )
         bulk_create_with_history(
-            students, Student, batch_size=BATCH_SIZE, default_change_reason=data.CHANGE_REASON
+            students, Student, batch_size=BATCH_SIZE, default_change_reason=data.CHANGE_REASON,
+            default_date=registered_at,
         )
         counts["households"] += len(households)
         counts["students"] += len(students)
         counts["left"] += sum(1 for student in students if student.left_roster_on)
+    if with_casework:
+        users += build_casework(
+            rng,
+            county=regions[COUNTY_CODE],
+            students=Student.objects.filter(school__region__code__startswith=COUNTY_CODE)
+            .select_related("household")
+            .order_by("pk"),
+            schools=[plan.school for plan in school_plans],
+            users={user.username: user for user in users},
+            password=password,
+        )
+        counts["users"] = len(users)
     return users, counts
 
 
@@ -155,6 +180,7 @@ def delete_demo_data():
     schools = School.objects.filter(region_id__in=township_ids)
     school_ids = list(schools.values_list("pk", flat=True))
     try:
+        delete_casework(school_ids)
         User.objects.filter(username__in=DEMO_USERNAMES).delete()
         # Their history goes too, so a deletion record per row would only cost time
         # (minutes for 200,000 students).
@@ -383,6 +409,7 @@ class RosterBuilder:
             class_name=f"{self.rng.randint(1, plan.classes)}班",
             status=self.status(),
             household=household,
+            is_boarder=self.rng.random() < data.BOARDER_CHANCE.get(stage, 0),
         )
         if self.rng.random() < data.LEFT_ROSTER_CHANCE:
             self.leave_roster(student)

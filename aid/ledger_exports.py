@@ -1,0 +1,306 @@
+"""The three dropout-control ledgers (控辍保学台账) as rows, for the page and for Excel.
+
+The rows come from aid.ledgers (which applies the user's scope and reads the past as it
+was); this module only lays them out: one list of values per entry, ID numbers and phone
+numbers masked for the roles that may not see them, and the workbook in the usual printed
+layout (a merged title, the reporting unit and period, a bold bordered header repeated on
+every page, A4 landscape fitted to the page width).
+"""
+from dataclasses import dataclass
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+
+from students.exports import BOLD, BORDER, CENTER, FORMULA_STARTS, ExportColumn
+from students.masking import mask_id_number, mask_phone
+
+from .ledgers import Period, dropout_ledger, school_age_ledger, suspected_dropout_ledger
+from .models import DropoutCase, PersuasionAttempt
+
+DATE_FORMAT = "yyyy-mm-dd"
+WHOLE_NUMBER = "0"
+TITLE_FONT = Font(bold=True, size=16)
+LEFT = Alignment(horizontal="left", vertical="center", wrap_text=True)
+RIGHT = Alignment(horizontal="right", vertical="center")
+HEADER_ROW = 3
+
+
+class LedgerKind(models.TextChoices):
+    SCHOOL_AGE = "school_age", gettext_lazy("School-age children ledger")
+    SUSPECTED = "suspected", gettext_lazy("Suspected dropouts ledger")
+    DROPOUT = "dropout", gettext_lazy("Dropouts ledger")
+
+
+@dataclass(frozen=True)
+class Ledger:
+    kind: str
+    period: Period
+    unit: str  # the reporting unit: the user's county, grid or school
+    title: str
+    columns: tuple
+    rows: list
+
+
+def build_ledger(kind, user, period, today=None):
+    """The ledger `kind` of the user's scope for `period`, titled with the scope's name."""
+    today = today or timezone.localdate()
+    columns, rows = BUILDERS[kind](user, period, today)
+    titles = {
+        LedgerKind.SCHOOL_AGE: _("%(scope)s dropout-control ledger of school-age children (%(period)s)"),
+        LedgerKind.SUSPECTED: _("%(scope)s dropout-control ledger of suspected dropouts (%(period)s)"),
+        LedgerKind.DROPOUT: _("%(scope)s dropout-control ledger of dropouts (%(period)s)"),
+    }
+    unit = str(user.scope_label)
+    title = titles[kind] % {"scope": unit, "period": period_name(period)}
+    return Ledger(kind=kind, period=period, unit=unit, title=title, columns=columns, rows=rows)
+
+
+def period_name(period):
+    if "Q" in period.label:
+        quarter = (period.starts_on.month - 1) // 3 + 1
+        return _("Q%(quarter)s %(year)s") % {"quarter": quarter, "year": period.starts_on.year}
+    return _("%(month)s/%(year)s") % {"month": period.starts_on.month, "year": period.starts_on.year}
+
+
+def masker(user):
+    """Functions that show an ID number and a phone number as this user may see them."""
+    show_id = (lambda number: number) if user.sees_full_id_numbers else mask_id_number
+    show_phone = (lambda phone: phone) if user.sees_full_phones else mask_phone
+    return show_id, show_phone
+
+
+def labelled(label, detail):
+    return _("%(label)s: %(detail)s") % {"label": label, "detail": detail} if detail else str(label)
+
+
+# ---------------------------------------------------------------------------------------
+# The three ledgers
+# ---------------------------------------------------------------------------------------
+
+
+def school_age_rows(user, period, today):
+    """适龄儿童台账, by township, village and household, as the records stood then."""
+    columns = (
+        ExportColumn(_("No."), 6, WHOLE_NUMBER),
+        ExportColumn(_("Township"), 12),
+        ExportColumn(_("Village"), 12),
+        ExportColumn(_("Head of household"), 10),
+        ExportColumn(_("Name"), 10),
+        ExportColumn(_("Gender"), 6),
+        ExportColumn(_("ID number"), 21),
+        ExportColumn(_("Birth date"), 12, DATE_FORMAT),
+        ExportColumn(_("Age"), 6, WHOLE_NUMBER),
+        ExportColumn(_("School"), 24),
+        ExportColumn(_("Stage"), 8),
+        ExportColumn(_("Grade"), 10),
+        ExportColumn(_("Enrolment status"), 10),
+        ExportColumn(_("Pairing teacher"), 10),
+    )
+    show_id, _show_phone = masker(user)
+
+    def place(record):
+        household = record.household
+        if household is None:
+            return ("", "", "", record.name)
+        return (household.township.code, household.village, household.head_name, record.name)
+
+    records = sorted(school_age_ledger(user, period), key=place)
+    rows = []
+    for number, record in enumerate(records, start=1):
+        household = record.household
+        rows.append([
+            number,
+            household.township.name if household else "",
+            household.village if household else "",
+            household.head_name if household else "",
+            record.name,
+            record.get_gender_display(),
+            show_id(record.id_number),
+            record.birth_date,
+            record.age,
+            record.school.name,
+            record.get_stage_display(),
+            record.get_grade_display(),
+            record.get_status_display(),
+            record.teacher_name,
+        ])
+    return columns, rows
+
+
+def suspected_rows(user, period, today):
+    """疑似辍学台账, by township and school, with an empty column for what checking finds."""
+    columns = (
+        ExportColumn(_("No."), 6, WHOLE_NUMBER),
+        ExportColumn(_("Township"), 12),
+        ExportColumn(_("School"), 24),
+        ExportColumn(_("Name"), 10),
+        ExportColumn(_("Gender"), 6),
+        ExportColumn(_("ID number"), 21),
+        ExportColumn(_("Grade"), 10),
+        ExportColumn(_("Enrolment status"), 10),
+        ExportColumn(_("Why suspected"), 32),
+        ExportColumn(_("Verification"), 28),
+    )
+    show_id, _show_phone = masker(user)
+    suspects = sorted(
+        suspected_dropout_ledger(user, period),
+        key=lambda s: (s.student.school.region.code, s.student.school.name, s.student.grade, s.student.name),
+    )
+    rows = []
+    for number, suspect in enumerate(suspects, start=1):
+        record = suspect.student
+        rows.append([
+            number,
+            record.school.region.name,
+            record.school.name,
+            record.name,
+            record.get_gender_display(),
+            show_id(record.id_number),
+            record.get_grade_display(),
+            record.get_status_display(),
+            "\n".join(str(reason) for reason in suspect.reasons),
+            "",
+        ])
+    return columns, rows
+
+
+def dropout_rows(user, period, today):
+    """辍学台账: each case open at some time in the period, oldest first, with its persuasion
+    record up to the period's end and, if it closed by then, how (动态销号)."""
+    columns = (
+        ExportColumn(_("No."), 6, WHOLE_NUMBER),
+        ExportColumn(_("Township"), 12),
+        ExportColumn(_("School"), 22),
+        ExportColumn(_("Name"), 10),
+        ExportColumn(_("Gender"), 6),
+        ExportColumn(_("ID number"), 21),
+        ExportColumn(_("Grade"), 10),
+        ExportColumn(_("Dropped out / at risk"), 9),
+        ExportColumn(_("Opened on"), 12, DATE_FORMAT),
+        ExportColumn(_("Reason for dropping out"), 18),
+        ExportColumn(_("Responsible persons"), 20),
+        ExportColumn(_("Persuasion attempts"), 40),
+        ExportColumn(_("Struck off on"), 12, DATE_FORMAT),
+        ExportColumn(_("Striking-off result"), 20),
+        ExportColumn(_("Days open"), 8, WHOLE_NUMBER),
+    )
+    show_id, show_phone = masker(user)
+    methods = dict(PersuasionAttempt.Method.choices)
+    rows = []
+    for number, case in enumerate(dropout_ledger(user, period), start=1):
+        student = case.student
+        end = case.closed_on if case.closed_in_period else min(period.ends_on, today)
+        rows.append([
+            number,
+            student.school.region.name,
+            student.school.name,
+            student.name,
+            student.get_gender_display(),
+            show_id(student.id_number),
+            student.get_grade_display(),
+            case.get_kind_display(),
+            case.opened_on,
+            labelled(case.get_reason_display(), case.reason_note) if case.reason else case.reason_note,
+            "\n".join(
+                f"{person.name} {show_phone(person.phone)}".strip()
+                for person in sorted(case.responsibles.all(), key=lambda person: person.pk)
+            ),
+            "\n".join(
+                f"{attempt.attempted_on:%Y-%m-%d} {attempt.persons} {methods[attempt.method]} {attempt.outcome}"
+                for attempt in case.attempts_in_period
+            ),
+            case.closed_on if case.closed_in_period else None,
+            closing_result(case) if case.closed_in_period else "",
+            (end - case.opened_on).days,
+        ])
+    return columns, rows
+
+
+def closing_result(case):
+    detail = case.receiving_school if case.outcome == DropoutCase.Outcome.TRANSFERRED else case.outcome_note
+    return labelled(case.get_outcome_display(), detail)
+
+
+BUILDERS = {
+    LedgerKind.SCHOOL_AGE: school_age_rows,
+    LedgerKind.SUSPECTED: suspected_rows,
+    LedgerKind.DROPOUT: dropout_rows,
+}
+
+
+# ---------------------------------------------------------------------------------------
+# The workbook
+# ---------------------------------------------------------------------------------------
+
+
+def ledger_workbook(ledger, today=None):
+    """Title (row 1); reporting unit, period and date made (row 2); the header (row 3),
+    frozen and repeated on every printed page; one bordered row per entry, multi-line
+    cells wrapped."""
+    today = today or timezone.localdate()
+    columns = ledger.columns
+    last = len(columns)
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = str(LedgerKind(ledger.kind).label)[:31]
+
+    title = _put(sheet, 1, 1, ledger.title)
+    title.font = TITLE_FONT
+    title.alignment = CENTER
+    sheet.merge_cells(start_row=1, end_row=1, start_column=1, end_column=last)
+    sheet.row_dimensions[1].height = 30
+    third = last // 3
+    facts = (
+        (1, third, _("Reporting unit: %(unit)s") % {"unit": ledger.unit}),
+        (third + 1, 2 * third, _("Period: %(start)s to %(end)s") % {
+            "start": ledger.period.starts_on.isoformat(), "end": ledger.period.ends_on.isoformat(),
+        }),
+        (2 * third + 1, last, _("Made on %(date)s") % {"date": today.isoformat()}),
+    )
+    for first, end, text in facts:
+        _put(sheet, 2, first, text).alignment = LEFT
+        sheet.merge_cells(start_row=2, end_row=2, start_column=first, end_column=end)
+
+    for index, column in enumerate(columns, start=1):
+        cell = _put(sheet, HEADER_ROW, index, column.header)
+        cell.font = BOLD
+        cell.alignment = CENTER
+        cell.border = BORDER
+        sheet.column_dimensions[get_column_letter(index)].width = column.width
+    for offset, values in enumerate(ledger.rows, start=1):
+        for index, (column, value) in enumerate(zip(columns, values), start=1):
+            cell = _put(sheet, HEADER_ROW + offset, index, value)
+            cell.border = BORDER
+            if column.number_format:
+                cell.number_format = column.number_format
+                cell.alignment = RIGHT
+            else:
+                cell.alignment = LEFT
+
+    sheet.freeze_panes = sheet.cell(HEADER_ROW + 1, 1).coordinate
+    sheet.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_options.horizontalCentered = True
+    sheet.page_margins.left = sheet.page_margins.right = 0.4
+    sheet.page_margins.top = sheet.page_margins.bottom = 0.5
+    return workbook
+
+
+def _put(sheet, row, column, value):
+    """Write a value (an empty text leaves the cell empty); text that a spreadsheet would
+    run as a formula stays text."""
+    cell = sheet.cell(row, column)
+    cell.value = None if value == "" else value
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        cell.data_type = "s"
+        cell.quotePrefix = True
+    return cell

@@ -1,0 +1,80 @@
+"""Home-visit coverage (家访覆盖率) by school and township, and the unvisited students."""
+import django_filters
+from django.db.models import OuterRef, Subquery
+from django.utils.translation import gettext_lazy as _
+from django.views.generic import TemplateView
+from django_filters.views import FilterView
+
+from students.filters import DistributionFilter, visible_schools
+from students.models import Student
+from students.views.base import StaffViewMixin
+
+from ..coverage import coverage_for, unvisited_students
+from ..forms_pairings import TermForm
+from ..models import HomeVisit, Pairing, Term
+
+
+class CoverageView(StaffViewMixin, TemplateView):
+    """The share of students on the roster visited at least once in the chosen term."""
+
+    template_name = "aid/coverage.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        current = Term.objects.current()
+        form = TermForm(self.request.GET or None, initial={"term": current})
+        term = form.cleaned_data["term"] if form.is_bound and form.is_valid() else current
+        context["form"] = form
+        context["term"] = term
+        if term is not None:
+            context["coverage"] = coverage_for(self.request.user, term)
+        return context
+
+
+class UnvisitedFilter(DistributionFilter):
+    term = django_filters.ModelChoiceFilter(
+        label=_("Term"), queryset=Term.objects.all(), method="filter_term", empty_label=None,
+        required=True,
+    )
+    school = django_filters.ModelChoiceFilter(label=_("School"), queryset=visible_schools)
+
+    class Meta:
+        model = Student
+        fields = []
+
+    def filter_term(self, queryset, name, term):
+        return unvisited_students(queryset, term)
+
+
+class UnvisitedListView(StaffViewMixin, FilterView):
+    """未家访学生: students on the roster without a visit in the term (the current one by default)."""
+
+    filterset_class = UnvisitedFilter
+    template_name = "aid/unvisited.html"
+    paginate_by = 50
+    context_object_name = "students"
+
+    def get_queryset(self):
+        teacher = Pairing.objects.active().filter(student_id=OuterRef("pk")).values("teacher__full_name")
+        last_visit = HomeVisit.objects.filter(student_id=OuterRef("pk")).order_by("-visited_on").values("visited_on")
+        return (
+            Student.objects.visible_to(self.request.user)
+            .on_roster()
+            .select_related("school__region")
+            .annotate(teacher_name=Subquery(teacher[:1]), last_visited_on=Subquery(last_visit[:1]))
+        )
+
+    def get_filterset_kwargs(self, filterset_class):
+        kwargs = super().get_filterset_kwargs(filterset_class)
+        data = self.request.GET.copy()
+        if not data.get("term"):
+            current = Term.objects.current()
+            if current is not None:
+                data["term"] = current.pk
+        kwargs["data"] = data  # always bound: without a term there is no list
+        return kwargs
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["term"] = self.filterset.form.cleaned_data.get("term") if self.filterset.is_valid() else None
+        return context
