@@ -27,6 +27,7 @@ test: install
 	scripts/with-test-postgres.sh $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 check: install
+	$(BIN)/ruff check .
 	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
 	DEBUG=1 $(BIN)/python manage.py check
 

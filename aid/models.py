@@ -279,25 +279,15 @@ class Pairing(models.Model):
 
 class HomeVisitQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """Bureau: its region. School staff: their school. Teachers: their paired students'
-        visits and the visits they took part in."""
-        if not user.is_authenticated or not user.is_active:
-            return self.none()
-        if user.is_superuser:
-            return self
-        if user.role in COUNTY_WIDE_ROLES and user.region_id:
-            return self.filter(student__school__region__code__startswith=user.region.code)
-        if user.role == Role.SCHOOL_ADMIN and user.school_id:
-            return self.filter(student__school_id=user.school_id)
-        if user.role == Role.GRID_LEADER:
-            return self.filter(student__in=Student.objects.visible_to(user))
-        if user.role == Role.TEACHER:
+        """Teachers: their paired students' visits and the visits they took part in.
+        Everyone else: the visits of the students of the schools in their scope."""
+        if user.is_authenticated and user.is_active and user.role == Role.TEACHER:
             took_part = HomeVisit.other_visitors.through.objects.filter(
                 homevisit_id=OuterRef("pk"), user_id=user.pk
             )
             paired = Pairing.objects.active().filter(teacher=user, student_id=OuterRef("student_id"))
             return self.filter(Q(author=user) | Exists(took_part) | Exists(paired))
-        return self.none()
+        return self.filter(student__school__in=School.objects.visible_to(user))
 
     def in_term(self, term):
         return self.filter(visited_on__gte=term.starts_on, visited_on__lte=term.ends_on)
@@ -415,29 +405,12 @@ class VisitDelivery(models.Model):
 
 class SchoolPairingQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """Bureau: pairings touching a school of its region. School staff: their school's."""
-        if not user.is_authenticated or not user.is_active:
-            return self.none()
-        if user.is_superuser:
-            return self
-        if user.role in COUNTY_WIDE_ROLES and user.region_id:
-            code = user.region.code
-            supported = SchoolPairing.supported_schools.through.objects.filter(
-                schoolpairing_id=OuterRef("pk"), school__region__code__startswith=code
-            )
-            return self.filter(Q(lead_school__region__code__startswith=code) | Exists(supported))
-        if user.role == Role.GRID_LEADER:
-            schools = School.objects.visible_to(user)
-            supported = SchoolPairing.supported_schools.through.objects.filter(
-                schoolpairing_id=OuterRef("pk"), school__in=schools
-            )
-            return self.filter(Q(lead_school__in=schools) | Exists(supported))
-        if user.school_id:
-            supported = SchoolPairing.supported_schools.through.objects.filter(
-                schoolpairing_id=OuterRef("pk"), school_id=user.school_id
-            )
-            return self.filter(Q(lead_school_id=user.school_id) | Exists(supported))
-        return self.none()
+        """The pairings that touch a school in the user's scope, as supporter or supported."""
+        schools = School.objects.visible_to(user)
+        supported = SchoolPairing.supported_schools.through.objects.filter(
+            schoolpairing_id=OuterRef("pk"), school__in=schools
+        )
+        return self.filter(Q(lead_school__in=schools) | Exists(supported))
 
 
 class SchoolPairing(models.Model):
@@ -623,21 +596,11 @@ class SchoolConfirmation(models.Model):
 
 class LineQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """Bureau: lines of its region's schools. School staff: their school's. Teachers: the
-        lines of their paired students (what the family received)."""
-        if not user.is_authenticated or not user.is_active:
-            return self.none()
-        if user.is_superuser:
-            return self
-        if user.role in COUNTY_WIDE_ROLES and user.region_id:
-            return self.filter(school__region__code__startswith=user.region.code)
-        if user.role == Role.SCHOOL_ADMIN and user.school_id:
-            return self.filter(school_id=user.school_id)
-        if user.role == Role.GRID_LEADER:
-            return self.filter(school__in=School.objects.visible_to(user))
-        if user.role == Role.TEACHER:
+        """Teachers: the lines of their paired students (what the family received).
+        Everyone else: the lines of the schools in their scope."""
+        if user.is_authenticated and user.role == Role.TEACHER:
             return self.filter(student__in=Student.objects.visible_to(user))
-        return self.none()
+        return self.filter(school__in=School.objects.visible_to(user))
 
     def counting(self):
         """Lines that count as given or to be given (not removed)."""

@@ -31,6 +31,7 @@ from students.importer import (
     Column,
     ImportHasErrors,
     RowError,
+    RowPlan,
     is_total_row,
     normalize_header,
     school_key,
@@ -87,27 +88,13 @@ class TeacherRow:
 
 
 @dataclass
-class TeacherImportPlan:
+class TeacherImportPlan(RowPlan):
     file_name: str
     header_row: int  # as the user sees it
     missing_columns: list  # required headers not found
     rows: list
 
     ACTIONS = ("new", "unchanged", "error")
-
-    def rows_with(self, action):
-        return [row for row in self.rows if row.action == action]
-
-    @property
-    def counts(self):
-        counts = {action: 0 for action in self.ACTIONS}
-        for row in self.rows:
-            counts[row.action] += 1
-        return counts
-
-    @property
-    def errors(self):
-        return [error for row in self.rows for error in row.errors]
 
     @property
     def has_errors(self):

@@ -307,14 +307,10 @@ class PlannedRow:
         self.errors.append(RowError(self.number, COLUMN_BY_KEY[column_key].header, message))
 
 
-@dataclass
-class ImportPlan:
-    header: HeaderMatch
-    rows: list
-    absent_students: list = field(default_factory=list)
-    moved_students: list = field(default_factory=list)
+class RowPlan:
+    """What a checked file would do, row by row: shared by every importer's plan."""
 
-    ACTIONS = ("new", "updated", "unchanged", "error")
+    ACTIONS = ()
 
     def rows_with(self, action):
         return [row for row in self.rows if row.action == action]
@@ -329,6 +325,16 @@ class ImportPlan:
     @property
     def errors(self):
         return [error for row in self.rows for error in row.errors]
+
+
+@dataclass
+class ImportPlan(RowPlan):
+    header: HeaderMatch
+    rows: list
+    absent_students: list = field(default_factory=list)
+    moved_students: list = field(default_factory=list)
+
+    ACTIONS = ("new", "updated", "unchanged", "error")
 
     @property
     def has_errors(self):

@@ -183,7 +183,12 @@ class Region(models.Model):
 
 class SchoolQuerySet(models.QuerySet):
     def visible_to(self, user):
-        if not user.is_authenticated:
+        """The schools in the user's scope: the base of every other model's scope.
+
+        Superusers: all. Bureau staff and viewers: the schools of their region. Grid
+        leaders and members: the schools of their grids' townships. School staff: theirs.
+        """
+        if not user.is_authenticated or not user.is_active:
             return self.none()
         if user.is_superuser:
             return self
@@ -191,7 +196,7 @@ class SchoolQuerySet(models.QuerySet):
             return self.filter(region__code__startswith=user.region.code)
         if user.role == Role.GRID_LEADER:
             return self.filter(region__in=grid_townships(user).values("pk"))
-        if user.school_id:
+        if user.role in (Role.SCHOOL_ADMIN, Role.TEACHER) and user.school_id:
             return self.filter(pk=user.school_id)
         return self.none()
 
@@ -292,19 +297,9 @@ class StudentQuerySet(models.QuerySet):
         School administrators: their school. Teachers: the students paired with them now
         (aid.Pairing; at most one active pairing per student, so the join adds no rows).
         """
-        if not user.is_authenticated or not user.is_active:
-            return self.none()
-        if user.is_superuser:
-            return self
-        if user.role in COUNTY_WIDE_ROLES and user.region_id:
-            return self.filter(school__region__code__startswith=user.region.code)
-        if user.role == Role.SCHOOL_ADMIN and user.school_id:
-            return self.filter(school_id=user.school_id)
-        if user.role == Role.GRID_LEADER:
-            return self.filter(school__region__in=grid_townships(user).values("pk"))
-        if user.role == Role.TEACHER:
+        if user.is_authenticated and user.role == Role.TEACHER:
             return self.filter(pairings__teacher=user, pairings__ended_on__isnull=True)
-        return self.none()
+        return self.filter(school__in=School.objects.visible_to(user))
 
     def on_roster(self):
         return self.filter(left_roster_on__isnull=True)

@@ -502,9 +502,13 @@ class PrecisionMixin(BatchStaffMixin):
     findings_shown = 200
 
     def chosen(self):
-        """The form, and the program and term it chose (the first active program and the
-        current term by default; None for an invalid choice)."""
-        initial = {"program": AidProgram.objects.filter(is_active=True).first(), "term": Term.objects.current()}
+        """The form, and the program and term it chose (by default the current term and the
+        first program with a batch in it, else the first active program; None for an
+        invalid choice)."""
+        term = Term.objects.current()
+        programs = AidProgram.objects.filter(is_active=True)
+        program = programs.filter(batches__term=term).first() or programs.first()
+        initial = {"program": program, "term": term}
         form = PrecisionForm(self.request.GET or None, initial=initial)
         if not form.is_bound:
             return form, initial["program"], initial["term"]

@@ -42,7 +42,15 @@
     return chart;
   }
 
-  document.querySelectorAll(".chart-box canvas").forEach(draw);
+  var charts = [];
+  document.querySelectorAll(".chart-box canvas").forEach(function (canvas) {
+    var chart = draw(canvas);
+    if (chart) { charts.push(chart); }
+  });
+  // Redraw at the size of the printed page, and back afterwards.
+  function resizeAll() { charts.forEach(function (chart) { chart.resize(); }); }
+  window.addEventListener("beforeprint", resizeAll);
+  window.addEventListener("afterprint", resizeAll);
   document.querySelectorAll("[data-print]").forEach(function (button) {
     button.addEventListener("click", function () { window.print(); });
   });
