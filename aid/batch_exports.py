@@ -11,18 +11,26 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
-from students.exports import BOLD, BORDER, CENTER, COUNT_FORMAT, FORMULA_STARTS, ExportColumn, text_cell
+from students.exports import (
+    BOLD,
+    COUNT_FORMAT,
+    FORMULA_STARTS,
+    ExportColumn,
+    put_cell,
+    set_a4_print,
+    style_table,
+    text_cell,
+    write_facts_row,
+    write_header,
+    write_title,
+)
 from students.masking import mask_id_number
 
 from .models import DisbursementLine, PrecisionResolution
 
 MONEY_FORMAT = "#,##0.00"
-TITLE_FONT = Font(bold=True, size=16)
-LEFT = Alignment(horizontal="left", vertical="center", wrap_text=True)
-RIGHT = Alignment(horizontal="right", vertical="center")
 SIGNING_ROW_HEIGHT = 30  # points: room for a handwritten signature
 Kind = PrecisionResolution.Kind
 LineStatus = DisbursementLine.Status
@@ -56,15 +64,15 @@ def roster_workbook(*, batch, school, lines, total, user):
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = _("Signature roster")
-    _title(sheet, _("%(term)s %(program)s signature roster") % {
+    write_title(sheet, _("%(term)s %(program)s signature roster") % {
         "term": batch.term.name, "program": batch.program.name,
     }, last)
-    _facts_row(sheet, 2, [
+    write_facts_row(sheet, 2, [
         (1, 3, _("Aid program: %(name)s") % {"name": batch.program.name}),
         (4, 6, _("Term: %(name)s") % {"name": batch.term.name}),
         (7, last, _("School: %(name)s") % {"name": school.name}),
     ])
-    _header(sheet, 3, columns)
+    write_header(sheet, 3, columns)
     row = 4
     for number, line in enumerate(lines, start=1):
         student = line.student
@@ -74,25 +82,25 @@ def roster_workbook(*, batch, school, lines, total, user):
             student.get_grade_display(), student.class_name, line.amount, "", roster_note(line),
         ]
         for column, value in enumerate(values, start=1):
-            _put(sheet, row, column, value)
+            put_cell(sheet, row, column, value)
         sheet.row_dimensions[row].height = SIGNING_ROW_HEIGHT
         row += 1
-    _put(sheet, row, 1, _("Total: %(count)s students") % {"count": total["count"]})
+    put_cell(sheet, row, 1, _("Total: %(count)s students") % {"count": total["count"]})
     sheet.merge_cells(start_row=row, end_row=row, start_column=1, end_column=7)
-    _put(sheet, row, 8, total["amount"])
+    put_cell(sheet, row, 8, total["amount"])
     for column in range(1, last + 1):
         sheet.cell(row, column).font = BOLD
     sheet.row_dimensions[row].height = SIGNING_ROW_HEIGHT
-    _style_table(sheet, 4, row, columns)
+    style_table(sheet, 4, row, columns)
     preparers = [batch.prepared_by]
     if batch.submitted_by_id and batch.submitted_by_id != batch.prepared_by_id:
         preparers.append(batch.submitted_by)
-    _facts_row(sheet, row + 2, [
+    write_facts_row(sheet, row + 2, [
         (1, 3, _("Prepared by: %(names)s") % {"names": "、".join(str(person) for person in preparers)}),
         (4, 6, _("Approved by: %(name)s") % {"name": batch.approved_by or ""}),
         (7, last, _("Date: %(date)s") % {"date": batch.paid_on.isoformat() if batch.paid_on else ""}),
     ])
-    _print_setup(sheet, columns, title_rows="1:3", orientation="portrait")
+    set_a4_print(sheet, columns, title_rows="1:3", orientation="portrait")
     return workbook
 
 
@@ -150,26 +158,26 @@ def summary_workbook(*, term, program, by_school, by_program):
 def _summary_sheet(sheet, title, label_columns, rows):
     columns = [*label_columns, *figure_columns()]
     labels = len(label_columns)
-    _title(sheet, title, len(columns))
-    _header(sheet, 2, columns)
+    write_title(sheet, title, len(columns))
+    write_header(sheet, 2, columns)
     totals = {key: Decimal("0.00") if key.endswith("amount") else 0 for key, _format in FIGURES}
     row_number = 3
     for label_values, figures in rows:
         values = [*label_values, *(figures[key] for key, _format in FIGURES)]
         for column, value in enumerate(values, start=1):
-            _put(sheet, row_number, column, value)
+            put_cell(sheet, row_number, column, value)
         for key in totals:
             totals[key] += figures[key]
         row_number += 1
-    _put(sheet, row_number, 1, _("Total"))
+    put_cell(sheet, row_number, 1, _("Total"))
     if labels > 1:
         sheet.merge_cells(start_row=row_number, end_row=row_number, start_column=1, end_column=labels)
     for column, (key, _format) in enumerate(FIGURES, start=labels + 1):
-        _put(sheet, row_number, column, totals[key])
+        put_cell(sheet, row_number, column, totals[key])
     for column in range(1, len(columns) + 1):
         sheet.cell(row_number, column).font = BOLD
-    _style_table(sheet, 3, row_number, columns)
-    _print_setup(sheet, columns, title_rows="1:2", orientation="portrait")
+    style_table(sheet, 3, row_number, columns)
+    set_a4_print(sheet, columns, title_rows="1:2", orientation="portrait")
 
 
 # ---------------------------------------------------------------------------------------
@@ -280,58 +288,3 @@ def _write_only_sheet(workbook, title, columns, rows):
 # ---------------------------------------------------------------------------------------
 
 
-def _put(sheet, row, column, value):
-    """Write a value; text that a spreadsheet would run as a formula stays text."""
-    cell = sheet.cell(row, column)
-    cell.value = value
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        cell.data_type = "s"
-        cell.quotePrefix = True
-    return cell
-
-
-def _title(sheet, text, last_column):
-    cell = _put(sheet, 1, 1, text)
-    cell.font = TITLE_FONT
-    cell.alignment = CENTER
-    sheet.merge_cells(start_row=1, end_row=1, start_column=1, end_column=last_column)
-    sheet.row_dimensions[1].height = 30
-
-
-def _facts_row(sheet, row, parts):
-    for first, last, text in parts:
-        _put(sheet, row, first, text).alignment = LEFT
-        sheet.merge_cells(start_row=row, end_row=row, start_column=first, end_column=last)
-
-
-def _header(sheet, row, columns):
-    for index, column in enumerate(columns, start=1):
-        cell = _put(sheet, row, index, column.header)
-        cell.font = BOLD
-        cell.alignment = CENTER
-        cell.border = BORDER
-
-
-def _style_table(sheet, first_row, last_row, columns):
-    for cells in sheet.iter_rows(min_row=first_row, max_row=last_row, max_col=len(columns)):
-        for cell, column in zip(cells, columns):
-            cell.border = BORDER
-            if column.number_format:
-                cell.number_format = column.number_format
-                cell.alignment = RIGHT
-            else:
-                cell.alignment = LEFT
-
-
-def _print_setup(sheet, columns, *, title_rows, orientation):
-    for index, column in enumerate(columns, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = column.width
-    sheet.print_title_rows = title_rows
-    sheet.page_setup.orientation = orientation
-    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
-    sheet.page_setup.fitToWidth = 1
-    sheet.page_setup.fitToHeight = 0
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
-    sheet.print_options.horizontalCentered = True
-    sheet.page_margins.left = sheet.page_margins.right = 0.4
-    sheet.page_margins.top = sheet.page_margins.bottom = 0.5

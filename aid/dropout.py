@@ -65,6 +65,8 @@ def open_case_for_visit(visit):
 def case_open(*, actor, student, kind, reason="", note=""):
     if not may_manage_cases(actor) or not Student.objects.visible_to(actor).filter(pk=student.pk).exists():
         raise PermissionDenied
+    if not student.on_roster:
+        raise ValidationError(_("This student has left the roster."))
     case = _open(student, kind=kind, trigger=DropoutCase.Trigger.MANUAL, opened_by=actor, reason=reason, note=note)
     if case is None:
         raise ValidationError(_("This student already has an open case."))

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from students.filters import visible_schools
 from students.models import Region
 
-from .forms import DateInput
+from students.forms import DateInput
 from .models import HomeVisit
 
 

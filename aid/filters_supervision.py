@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from students.filters import visible_regions, visible_schools
 
-from .forms import DateInput
+from students.forms import DateInput
 from .models import GridGroup, Inspection, Rectification, SchoolProject
 
 

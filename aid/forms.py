@@ -6,18 +6,11 @@ from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from students.forms import DateInput
+
 from .models import HomeVisit, PolicyCheck
 
 DELIVERED, NOT_DELIVERED = "yes", "no"
-
-
-class DateInput(forms.DateInput):
-    """A native date picker; it only understands ISO dates, whatever the language."""
-
-    input_type = "date"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs, format="%Y-%m-%d")
 
 
 class VisitorChoiceField(forms.ModelMultipleChoiceField):

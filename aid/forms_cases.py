@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from students.models import School
 
-from .forms import DateInput
+from students.forms import DateInput
 from .ledger_exports import LedgerKind
 from .ledgers import Period
 from .models import CaseResponsible, DropoutCase, PersuasionAttempt

@@ -17,7 +17,7 @@ from students.importer import FULL_WIDTH
 from students.models import School, Student
 
 from . import services
-from .forms import DateInput
+from students.forms import DateInput
 from .models import ExchangeActivity, Term
 
 User = get_user_model()

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from students.models import Region, School
 
 from . import supervision
-from .forms import DateInput
+from students.forms import DateInput
 from .models import GridGroup, SchoolProject
 
 User = get_user_model()

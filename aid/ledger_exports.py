@@ -14,9 +14,16 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
 
-from students.exports import BOLD, BORDER, CENTER, FORMULA_STARTS, ExportColumn
+from students.exports import (
+    ExportColumn,
+    put_cell,
+    set_a4_print,
+    style_table,
+    write_facts_row,
+    write_header,
+    write_title,
+)
 from students.masking import mask_id_number, mask_phone
 
 from .ledgers import Period, dropout_ledger, school_age_ledger, suspected_dropout_ledger
@@ -249,58 +256,20 @@ def ledger_workbook(ledger, today=None):
     sheet = workbook.active
     sheet.title = str(LedgerKind(ledger.kind).label)[:31]
 
-    title = _put(sheet, 1, 1, ledger.title)
-    title.font = TITLE_FONT
-    title.alignment = CENTER
-    sheet.merge_cells(start_row=1, end_row=1, start_column=1, end_column=last)
-    sheet.row_dimensions[1].height = 30
+    write_title(sheet, ledger.title, last)
     third = last // 3
-    facts = (
+    write_facts_row(sheet, 2, (
         (1, third, _("Reporting unit: %(unit)s") % {"unit": ledger.unit}),
         (third + 1, 2 * third, _("Period: %(start)s to %(end)s") % {
             "start": ledger.period.starts_on.isoformat(), "end": ledger.period.ends_on.isoformat(),
         }),
         (2 * third + 1, last, _("Made on %(date)s") % {"date": today.isoformat()}),
-    )
-    for first, end, text in facts:
-        _put(sheet, 2, first, text).alignment = LEFT
-        sheet.merge_cells(start_row=2, end_row=2, start_column=first, end_column=end)
-
-    for index, column in enumerate(columns, start=1):
-        cell = _put(sheet, HEADER_ROW, index, column.header)
-        cell.font = BOLD
-        cell.alignment = CENTER
-        cell.border = BORDER
-        sheet.column_dimensions[get_column_letter(index)].width = column.width
+    ))
+    write_header(sheet, HEADER_ROW, columns)
     for offset, values in enumerate(ledger.rows, start=1):
-        for index, (column, value) in enumerate(zip(columns, values), start=1):
-            cell = _put(sheet, HEADER_ROW + offset, index, value)
-            cell.border = BORDER
-            if column.number_format:
-                cell.number_format = column.number_format
-                cell.alignment = RIGHT
-            else:
-                cell.alignment = LEFT
-
+        for index, value in enumerate(values, start=1):
+            put_cell(sheet, HEADER_ROW + offset, index, value)
+    style_table(sheet, HEADER_ROW + 1, HEADER_ROW + len(ledger.rows), columns)
     sheet.freeze_panes = sheet.cell(HEADER_ROW + 1, 1).coordinate
-    sheet.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
-    sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
-    sheet.page_setup.fitToWidth = 1
-    sheet.page_setup.fitToHeight = 0
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
-    sheet.print_options.horizontalCentered = True
-    sheet.page_margins.left = sheet.page_margins.right = 0.4
-    sheet.page_margins.top = sheet.page_margins.bottom = 0.5
+    set_a4_print(sheet, columns, title_rows=f"{HEADER_ROW}:{HEADER_ROW}", orientation="landscape")
     return workbook
-
-
-def _put(sheet, row, column, value):
-    """Write a value (an empty text leaves the cell empty); text that a spreadsheet would
-    run as a formula stays text."""
-    cell = sheet.cell(row, column)
-    cell.value = None if value == "" else value
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        cell.data_type = "s"
-        cell.quotePrefix = True
-    return cell

@@ -126,20 +126,9 @@ def _style_body(sheet, first_row, last_row, last_column):
 
 
 def _set_layout(sheet, last_column):
-    sheet.column_dimensions["A"].width = 12
-    sheet.column_dimensions["B"].width = 26
-    for column in range(3, last_column + 1):
-        sheet.column_dimensions[get_column_letter(column)].width = 7
+    widths = [ExportColumn("", 12), ExportColumn("", 26)] + [ExportColumn("", 7)] * (last_column - 2)
     sheet.freeze_panes = "C5"
-    sheet.print_title_rows = "3:4"
-    sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
-    sheet.page_setup.fitToWidth = 1
-    sheet.page_setup.fitToHeight = 0
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
-    sheet.print_options.horizontalCentered = True
-    sheet.page_margins.left = sheet.page_margins.right = 0.4
-    sheet.page_margins.top = sheet.page_margins.bottom = 0.5
+    set_a4_print(sheet, widths, title_rows="3:4", orientation="landscape")
 
 
 # ---------------------------------------------------------------------------------------
@@ -326,3 +315,73 @@ def error_report_workbook(plan, table):
             values += [None] * (len(header.values) - len(values))
             sheet.append([row.number, *values, "；".join(errors_by_row[row.number])])
     return workbook
+
+
+# ---------------------------------------------------------------------------------------
+# Printable tables (rosters, ledgers): a merged title, facts, a bordered header, A4 setup
+# ---------------------------------------------------------------------------------------
+
+TITLE_FONT = Font(bold=True, size=16)
+LEFT = Alignment(horizontal="left", vertical="center", wrap_text=True)
+RIGHT = Alignment(horizontal="right", vertical="center")
+
+
+def put_cell(sheet, row, column, value):
+    """Write a value (an empty text leaves the cell empty); text that a spreadsheet would
+    run as a formula stays text."""
+    cell = sheet.cell(row, column)
+    cell.value = None if value == "" else value
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        cell.data_type = "s"
+        cell.quotePrefix = True
+    return cell
+
+
+def write_title(sheet, text, last_column):
+    cell = put_cell(sheet, 1, 1, text)
+    cell.font = TITLE_FONT
+    cell.alignment = CENTER
+    sheet.merge_cells(start_row=1, end_row=1, start_column=1, end_column=last_column)
+    sheet.row_dimensions[1].height = 30
+
+
+def write_facts_row(sheet, row, parts):
+    """(first column, last column, text) parts, each merged across its columns."""
+    for first, last, text in parts:
+        put_cell(sheet, row, first, text).alignment = LEFT
+        sheet.merge_cells(start_row=row, end_row=row, start_column=first, end_column=last)
+
+
+def write_header(sheet, row, columns):
+    for index, column in enumerate(columns, start=1):
+        cell = put_cell(sheet, row, index, column.header)
+        cell.font = BOLD
+        cell.alignment = CENTER
+        cell.border = BORDER
+
+
+def style_table(sheet, first_row, last_row, columns):
+    """Borders on every cell; numbers right-aligned in their format, text wrapped left."""
+    for cells in sheet.iter_rows(min_row=first_row, max_row=last_row, max_col=len(columns)):
+        for cell, column in zip(cells, columns):
+            cell.border = BORDER
+            if column.number_format:
+                cell.number_format = column.number_format
+                cell.alignment = RIGHT
+            else:
+                cell.alignment = LEFT
+
+
+def set_a4_print(sheet, columns, *, title_rows, orientation):
+    """Column widths, header rows repeated on every page, A4 fitted to the page width."""
+    for index, column in enumerate(columns, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = column.width
+    sheet.print_title_rows = title_rows
+    sheet.page_setup.orientation = orientation
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_options.horizontalCentered = True
+    sheet.page_margins.left = sheet.page_margins.right = 0.4
+    sheet.page_margins.top = sheet.page_margins.bottom = 0.5
