@@ -4,6 +4,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from .models import (
     AidProgram,
+    BatchTransition,
     CaseResponsible,
     ChecklistAnswer,
     ChecklistItem,
@@ -21,6 +22,7 @@ from .models import (
     PrecisionResolution,
     ProgramStandard,
     Rectification,
+    SchoolConfirmation,
     SchoolPairing,
     SchoolProject,
     Term,
@@ -33,11 +35,18 @@ class TermAdmin(admin.ModelAdmin):
     list_display = ("name", "starts_on", "ends_on")
 
 
+class ProgramStandardInline(admin.TabularInline):
+    model = ProgramStandard
+    extra = 1
+
+
 @admin.register(AidProgram)
 class AidProgramAdmin(admin.ModelAdmin):
-    list_display = ("name", "kind", "funding_source", "requires_enrolment", "is_active")
+    list_display = ("name", "kind", "funding_source", "requires_enrolment", "boarders_only", "is_active")
     list_filter = ("kind", "funding_source", "is_active")
     search_fields = ("name",)
+    filter_horizontal = ("schools",)
+    inlines = [ProgramStandardInline]
 
 
 @admin.register(DeliveryItem)
@@ -99,12 +108,27 @@ class LineInline(admin.TabularInline):
     show_change_link = True
 
 
+class BatchTransitionInline(admin.TabularInline):
+    model = BatchTransition
+    extra = 0
+    can_delete = False
+    readonly_fields = ("from_state", "to_state", "by", "at", "note")
+
+
+class SchoolConfirmationInline(admin.TabularInline):
+    model = SchoolConfirmation
+    extra = 0
+    can_delete = False
+    readonly_fields = ("school", "confirmed_by", "confirmed_at")
+
+
 @admin.register(DisbursementBatch)
 class DisbursementBatchAdmin(admin.ModelAdmin):
     """Read only: batches change through their pages, which keep the four-eyes rule."""
 
     list_display = ("program", "term", "region", "state", "prepared_by", "approved_by")
     list_filter = ("state", "term", "program")
+    inlines = [BatchTransitionInline, SchoolConfirmationInline]
 
     def has_change_permission(self, request, obj=None):
         return False

@@ -4,7 +4,17 @@ from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import Household, Region, School, Student, User
+from .models import (
+    ExportLog,
+    Household,
+    ImportedChange,
+    Region,
+    RosterImport,
+    School,
+    SnapshotAbsence,
+    Student,
+    User,
+)
 
 
 @admin.register(User)
@@ -56,3 +66,40 @@ class StudentAdmin(SimpleHistoryAdmin):
     def has_delete_permission(self, request, obj=None):
         """Students are never deleted: they leave the roster with a reason."""
         return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records the app writes itself (imports, the export log): IT staff read them."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class ImportedChangeInline(admin.TabularInline):
+    model = ImportedChange
+    extra = 0
+    can_delete = False
+    fields = ("row_number", "action", "student", "household", "household_created")
+    readonly_fields = fields
+
+
+@admin.register(RosterImport)
+class RosterImportAdmin(ReadOnlyAdmin):
+    list_display = ("file_name", "uploaded_by", "uploaded_at", "state", "created_count", "updated_count", "error_count")
+    list_filter = ("state", "is_snapshot")
+    exclude = ("content",)
+    inlines = [ImportedChangeInline]
+
+
+@admin.register(SnapshotAbsence)
+class SnapshotAbsenceAdmin(ReadOnlyAdmin):
+    list_display = ("student", "roster_import", "checked_at", "checked_by", "note")
+
+
+@admin.register(ExportLog)
+class ExportLogAdmin(ReadOnlyAdmin):
+    list_display = ("exported_at", "user", "list_name", "row_count", "query")
+    list_filter = ("list_name",)

@@ -19,9 +19,10 @@ from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
 from aid.demo import build_casework, delete_casework
+from aid.reference import grant_reference_editing
 from students import demo_data as data
 from students import idnumber
-from students.choices import Gender, RegionLevel, Stage, grades_of_stage
+from students.choices import Gender, RegionLevel, Role, Stage, grades_of_stage
 from students.models import COUNTY_WIDE_ROLES, Household, Region, School, Student, User
 
 BATCH_SIZE = 2000
@@ -289,6 +290,8 @@ def build_users(regions, school_plans, password):
         user.school = None if role in COUNTY_WIDE_ROLES else schools_by_name[scope]
         user.set_password(password)
         user.save()
+        if role == Role.BUREAU_ADMIN:
+            grant_reference_editing(user)
         users.append(user)
     return users
 

@@ -1,0 +1,36 @@
+"""Bureau administrators maintain the reference lists in the admin site, and nothing else."""
+import io
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from aid.models import Term
+from students.models import User
+
+from .factories import RegionFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_bureau_admin_command_creates_an_editor_of_the_reference_lists(client):
+    RegionFactory()
+    out = io.StringIO()
+    call_command("bureau_admin", "zhang", "--region", "371324", "--full-name", "张主任", stdout=out)
+    user = User.objects.get(username="zhang")
+    assert (user.role, user.region.code, user.is_staff, user.is_superuser) == ("bureau_admin", "371324", True, False)
+    assert "changepassword zhang" in out.getvalue()
+    client.force_login(user)
+    assert client.get(reverse("admin:aid_term_add")).status_code == 200
+    assert client.get(reverse("admin:aid_aidprogram_changelist")).status_code == 200
+    assert client.get(reverse("admin:aid_checklistitem_changelist")).status_code == 200
+    assert client.get(reverse("admin:students_student_changelist")).status_code == 403
+    term = Term.objects.create(name="2027 春季学期", starts_on="2027-02-20", ends_on="2027-07-10")
+    assert client.get(reverse("admin:aid_term_delete", args=[term.pk])).status_code == 403
+
+
+def test_unknown_region_is_refused():
+    from django.core.management import CommandError
+
+    with pytest.raises(CommandError):
+        call_command("bureau_admin", "li", "--region", "999999", stdout=io.StringIO())
