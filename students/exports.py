@@ -226,20 +226,21 @@ STUDENT_EXPORT_FIELDS = (
 
 def student_export_rows(students, user):
     """Rows of the student export, read with values_list in chunks (no model instances)."""
+    # Labels translated once, not once per row.
     labels = {
-        index: dict(Student._meta.get_field(name).flatchoices)
+        index: {value: str(label) for value, label in Student._meta.get_field(name).flatchoices}
         for index, name in enumerate(STUDENT_EXPORT_FIELDS)
         if name in ("gender", "stage", "grade", "status")
     }
-    labels[14] = dict(HouseholdCategory.choices)
-    labels[15] = dict(PovertyCause.choices)
+    labels[14] = {value: str(label) for value, label in HouseholdCategory.choices}
+    labels[15] = {value: str(label) for value, label in PovertyCause.choices}
     mask_id = not user.sees_full_id_numbers
     mask_phone_number = not user.sees_full_phones
     for values in students.values_list(*STUDENT_EXPORT_FIELDS).iterator(chunk_size=5000):
         row = list(values)
         for index, choices in labels.items():
             if row[index]:
-                row[index] = str(choices.get(row[index], row[index]))
+                row[index] = choices.get(row[index], row[index])
         if mask_id:
             row[2] = mask_id_number(row[2])
         if mask_phone_number:

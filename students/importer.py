@@ -358,14 +358,17 @@ class Registry:
         self.school_by_key = {}
         for school in self.schools:
             self.school_by_key.setdefault(school_key(school.name), []).append(school)
-        self.townships = list(Region.objects.visible_to(actor).filter(level=RegionLevel.TOWNSHIP))
+        self.townships = [
+            (school_key(township.name), township)
+            for township in Region.objects.visible_to(actor).filter(level=RegionLevel.TOWNSHIP)
+        ]
         self.students_by_id_number = {}
         self.visible_student_ids = set()
         numbers = list(id_numbers)
         for start in range(0, len(numbers), 5000):
             chunk = numbers[start:start + 5000]
             for student in Student.objects.filter(id_number__in=chunk).select_related(
-                "household", "school"
+                "household__township", "school"
             ):
                 current = self.students_by_id_number.get(student.id_number)
                 # The record on the roster wins over older records that left it.
@@ -395,8 +398,8 @@ class Registry:
 
     def township_for(self, text):
         key = school_key(text)
-        for township in self.townships:
-            if school_key(township.name) == key or (key and key in school_key(township.name)):
+        for name_key, township in self.townships:
+            if name_key == key or (key and key in name_key):
                 return township
         return None
 
@@ -430,10 +433,37 @@ def plan_import(table: RawTable, *, actor, mapping_override=None, snapshot=None)
         planned = PlannedRow(number=raw_row.number, raw=raw_row.values)
         check_row(planned, values, registry, first_row_of_id)
         rows.append(planned)
+    check_shared_households(rows)
     plan = ImportPlan(header=header, rows=rows)
     if snapshot is not None:
         compare_snapshot(plan, actor, snapshot)
     return plan
+
+
+def check_shared_households(rows):
+    """Rows that will share one new household (siblings: same registration number, or same
+    township, village and head) must describe it the same way; otherwise one family's
+    category or phone would silently replace the other's."""
+    first_of = {}
+    for row in rows:
+        if row.errors or (row.student is not None and row.student.household is not None):
+            continue
+        key = household_key(row.household_fields)
+        first = first_of.setdefault(key, row)
+        if first is row:
+            continue
+        differing = [
+            COLUMN_BY_KEY[name].header
+            for name in sorted(set(row.household_fields) | set(first.household_fields))
+            if name in COLUMN_BY_KEY and row.household_fields.get(name) != first.household_fields.get(name)
+        ]
+        if differing:
+            row.error(
+                "head_name",
+                _("Row %(row)s has the same household, but its %(columns)s differ; make them agree or tell the households apart.")
+                % {"row": first.number, "columns": "、".join(differing)},
+            )
+            row.action = "error"
 
 
 def is_total_row(row):
@@ -717,7 +747,11 @@ def read_roster(content, file_name):
 
 
 def plan_for(roster_import, actor):
-    table = read_roster(bytes(roster_import.content), roster_import.file_name)
+    """Check the stored file again (the registry may have changed since); the parsed rows
+    are reused when the check ran in this same process (the import command)."""
+    table = getattr(roster_import, "parsed_table", None) or read_roster(
+        bytes(roster_import.content), roster_import.file_name
+    )
     snapshot = None
     if roster_import.is_snapshot:
         snapshot = roster_import.snapshot_school or roster_import.snapshot_region
@@ -759,6 +793,7 @@ def roster_import_check(*, actor, file, file_name, is_snapshot=False, snapshot_s
     )
     store_counts(roster_import, plan)
     roster_import.save()
+    roster_import.parsed_table = table
     return roster_import, plan
 
 
@@ -788,9 +823,11 @@ def roster_import_apply(*, actor, roster_import):
 
     Raises ImportHasErrors (nothing written) when any row has an error.
     """
+    parsed_table = getattr(roster_import, "parsed_table", None)
     roster_import = RosterImport.objects.visible_to(actor).select_for_update(of=("self",)).get(pk=roster_import.pk)
     if roster_import.state != RosterImport.State.CHECKED:
         raise ValidationError(_("This import was already applied."))
+    roster_import.parsed_table = parsed_table
     plan = plan_for(roster_import, actor)
     store_counts(roster_import, plan)
     if plan.has_errors:

@@ -313,3 +313,15 @@ class TestRefusals:
 def test_read_table_is_what_the_importer_uses(county):
     table = read_table(io.BytesIO(xlsx_bytes(three_rows(county))), "r.xlsx")
     assert table.format == "xlsx"
+
+
+def test_rows_of_one_household_must_agree(county):
+    """Two rows with the same head and village but different categories are not merged."""
+    admin = BureauAdminFactory()
+    rows = [
+        roster_row("张一", id_number_for(1), "兰陵县向城镇中心小学", 户主姓名="张父", 家庭类别="低保"),
+        roster_row("张二", id_number_for(2), "兰陵县向城镇中心小学", 户主姓名="张父", 家庭类别="特困供养"),
+    ]
+    _, plan = check(admin, xlsx_bytes(rows))
+    [error] = plan.errors
+    assert (error.row_number, error.column) == (5, "户主姓名") and "家庭类别" in error.message
