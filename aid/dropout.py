@@ -43,14 +43,23 @@ def _open(student, *, kind, trigger, opened_by=None, visit=None, reason="", note
 
 def open_cases_for_status(students, actor=None):
     """Called whenever statuses change (forms, imports): students now out of school get a
-    dropout case. Returns the cases opened."""
-    opened = []
-    for student in students:
-        if student.status in OUT_OF_SCHOOL and student.on_roster:
-            case = _open(student, kind=DropoutCase.Kind.DROPOUT, trigger=DropoutCase.Trigger.STATUS, opened_by=actor)
-            if case is not None:
-                opened.append(case)
-    return opened
+    dropout case unless one is open. Two queries for any number of students."""
+    out = {s.pk: s for s in students if s.status in OUT_OF_SCHOOL and s.on_roster}
+    already = set(DropoutCase.objects.open().filter(student_id__in=out).values_list("student_id", flat=True))
+    cases = [
+        DropoutCase(student=student, kind=DropoutCase.Kind.DROPOUT, trigger=DropoutCase.Trigger.STATUS,
+                    opened_by=actor)
+        for pk, student in out.items()
+        if pk not in already
+    ]
+    try:
+        with transaction.atomic():
+            return DropoutCase.objects.bulk_create(cases)
+    except IntegrityError:  # someone opened one of them at the same moment: one at a time
+        opened = (
+            _open(c.student, kind=c.kind, trigger=c.trigger, opened_by=actor) for c in cases
+        )
+        return [case for case in opened if case is not None]
 
 
 def open_case_for_visit(visit):
