@@ -18,9 +18,9 @@ install: $(STAMP)
 
 # Start the demo on http://127.0.0.1:8000 (embedded SQLite unless DATABASE_URL is set).
 run: install
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --no-input
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py seed_demo --if-empty
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py seed_demo --if-empty
+	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
 # The whole suite against a throwaway PostgreSQL server of its own.
 test: install
@@ -28,10 +28,10 @@ test: install
 
 check: install
 	$(BIN)/ruff check .
-	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
-	DEBUG=1 $(BIN)/python manage.py check
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/python manage.py check
 
 # Refresh the Chinese catalog after changing strings (needs gettext's msgfmt).
 messages: install
-	DEBUG=1 $(BIN)/python manage.py makemessages -l zh_Hans --no-obsolete -i ".venv/*" -i "var/*" -i "tests/*" -i "bench/*"
-	DEBUG=1 $(BIN)/python manage.py compilemessages -l zh_Hans --ignore ".venv/*"
+	$(BIN)/python manage.py makemessages -l zh_Hans --no-obsolete -i ".venv/*" -i "var/*" -i "tests/*" -i "bench/*"
+	$(BIN)/python manage.py compilemessages -l zh_Hans --ignore ".venv/*"

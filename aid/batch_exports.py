@@ -26,7 +26,7 @@ from students.exports import (
     write_header,
     write_title,
 )
-from students.masking import mask_id_number
+from students.masking import id_number_for
 
 from .models import DisbursementLine, PrecisionResolution
 
@@ -76,7 +76,7 @@ def roster_workbook(*, batch, school, lines, total, user):
     row = 4
     for number, line in enumerate(lines, start=1):
         student = line.student
-        id_number = student.id_number if user.sees_full_id_numbers else mask_id_number(student.id_number)
+        id_number = id_number_for(user, student.id_number)
         values = [
             number, student.name, student.get_gender_display(), id_number, line.get_stage_display(),
             student.get_grade_display(), student.class_name, line.amount, "", roster_note(line),
@@ -222,7 +222,7 @@ def finding_values(finding, user):
     amounts = [line.amount for line in finding.lines]
     return [
         student.name,
-        student.id_number if user.sees_full_id_numbers else mask_id_number(student.id_number),
+        id_number_for(user, student.id_number),
         student.school.name,
         student.get_stage_display(),
         student.get_grade_display(),

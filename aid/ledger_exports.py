@@ -24,7 +24,7 @@ from students.exports import (
     write_header,
     write_title,
 )
-from students.masking import mask_id_number, mask_phone
+from students.masking import id_number_for, phone_for
 
 from .ledgers import Period, dropout_ledger, school_age_ledger, suspected_dropout_ledger
 from .models import DropoutCase, PersuasionAttempt
@@ -74,13 +74,6 @@ def period_name(period):
     return _("%(month)s/%(year)s") % {"month": period.starts_on.month, "year": period.starts_on.year}
 
 
-def masker(user):
-    """Functions that show an ID number and a phone number as this user may see them."""
-    show_id = (lambda number: number) if user.sees_full_id_numbers else mask_id_number
-    show_phone = (lambda phone: phone) if user.sees_full_phones else mask_phone
-    return show_id, show_phone
-
-
 def labelled(label, detail):
     return _("%(label)s: %(detail)s") % {"label": label, "detail": detail} if detail else str(label)
 
@@ -108,7 +101,6 @@ def school_age_rows(user, period, today):
         ExportColumn(_("Enrolment status"), 10),
         ExportColumn(_("Pairing teacher"), 10),
     )
-    show_id, _show_phone = masker(user)
 
     def place(record):
         household = record.household
@@ -127,7 +119,7 @@ def school_age_rows(user, period, today):
             household.head_name if household else "",
             record.name,
             record.get_gender_display(),
-            show_id(record.id_number),
+            id_number_for(user, record.id_number),
             record.birth_date,
             record.age,
             record.school.name,
@@ -153,7 +145,6 @@ def suspected_rows(user, period, today):
         ExportColumn(_("Why suspected"), 32),
         ExportColumn(_("Verification"), 28),
     )
-    show_id, _show_phone = masker(user)
     suspects = sorted(
         suspected_dropout_ledger(user, period),
         key=lambda s: (s.student.school.region.code, s.student.school.name, s.student.grade, s.student.name),
@@ -167,7 +158,7 @@ def suspected_rows(user, period, today):
             record.school.name,
             record.name,
             record.get_gender_display(),
-            show_id(record.id_number),
+            id_number_for(user, record.id_number),
             record.get_grade_display(),
             record.get_status_display(),
             "\n".join(str(reason) for reason in suspect.reasons),
@@ -196,7 +187,6 @@ def dropout_rows(user, period, today):
         ExportColumn(_("Striking-off result"), 20),
         ExportColumn(_("Days open"), 8, WHOLE_NUMBER),
     )
-    show_id, show_phone = masker(user)
     methods = dict(PersuasionAttempt.Method.choices)
     rows = []
     for number, case in enumerate(dropout_ledger(user, period), start=1):
@@ -208,13 +198,13 @@ def dropout_rows(user, period, today):
             student.school.name,
             student.name,
             student.get_gender_display(),
-            show_id(student.id_number),
+            id_number_for(user, student.id_number),
             student.get_grade_display(),
             case.get_kind_display(),
             case.opened_on,
             labelled(case.get_reason_display(), case.reason_note) if case.reason else case.reason_note,
             "\n".join(
-                f"{person.name} {show_phone(person.phone)}".strip()
+                f"{person.name} {phone_for(user, person.phone)}".strip()
                 for person in sorted(case.responsibles.all(), key=lambda person: person.pk)
             ),
             "\n".join(

@@ -17,3 +17,13 @@ def mask_phone(phone):
     if len(phone) < 8:
         return "*" * len(phone)
     return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
+
+
+def id_number_for(user, number):
+    """The ID number as this user may see it."""
+    return number if user.sees_full_id_numbers else mask_id_number(number)
+
+
+def phone_for(user, phone):
+    """The phone number as this user may see it."""
+    return phone if user.sees_full_phones else mask_phone(phone)

@@ -23,6 +23,7 @@ from django_filters.views import FilterView
 
 from students.choices import Role
 from students.exports import ExportColumn, log_export, stream_xlsx, xlsx_response
+from students.masking import id_number_for, phone_for
 from students.models import Student
 from students.views.base import StaffViewMixin
 
@@ -37,7 +38,7 @@ from ..forms_cases import (
     ResponsibleForm,
     recent_periods,
 )
-from ..ledger_exports import DATE_FORMAT, WHOLE_NUMBER, LedgerKind, build_ledger, ledger_workbook, masker
+from ..ledger_exports import DATE_FORMAT, WHOLE_NUMBER, LedgerKind, build_ledger, ledger_workbook
 from ..ledgers import Period
 from ..models import CaseResponsible, DropoutCase, HomeVisit
 
@@ -123,12 +124,11 @@ def case_export_columns():
 
 
 def case_export_rows(cases, user, today):
-    show_id, show_phone = masker(user)
     for case in cases.iterator(chunk_size=2000):
         student = case.student
         yield (
             student.name,
-            show_id(student.id_number),
+            id_number_for(user, student.id_number),
             student.school.name,
             student.school.region.name,
             case.get_kind_display(),
@@ -138,7 +138,7 @@ def case_export_rows(cases, user, today):
             case.get_reason_display(),
             case.reason_note,
             "、".join(
-                f"{person.name} {show_phone(person.phone)}".strip() for person in case.responsibles.all()
+                f"{person.name} {phone_for(user, person.phone)}".strip() for person in case.responsibles.all()
             ),
             case.attempt_count,
             case.last_attempt_on,

@@ -18,7 +18,7 @@ from django_filters.views import FilterView
 
 from students.choices import Role
 from students.exports import ExportColumn, log_export, stream_xlsx
-from students.masking import mask_id_number
+from students.masking import id_number_for
 from students.models import Student
 from students.views.base import StaffViewMixin
 from students.views.registry import display_value
@@ -328,7 +328,7 @@ def _export_chunk(chunk, user):
         yield (
             visited_on,
             name,
-            id_number if user.sees_full_id_numbers else mask_id_number(id_number),
+            id_number_for(user, id_number),
             school,
             township,
             str(modes.get(mode, mode)),

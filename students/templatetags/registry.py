@@ -2,7 +2,7 @@
 from django import template
 from django.utils.translation import gettext as _
 
-from ..masking import mask_id_number, mask_phone
+from .. import masking
 
 register = template.Library()
 
@@ -10,12 +10,12 @@ register = template.Library()
 @register.filter
 def id_number_for(number, user):
     """The ID number as this user may see it."""
-    return number if user.sees_full_id_numbers else mask_id_number(number)
+    return masking.id_number_for(user, number)
 
 
 @register.filter
 def phone_for(phone, user):
-    return phone if user.sees_full_phones else mask_phone(phone)
+    return masking.phone_for(user, phone)
 
 
 @register.simple_tag(takes_context=True)

@@ -15,7 +15,7 @@ from aid.models import DisbursementLine, DropoutCase, HomeVisit
 from .. import idnumber, services
 from ..choices import IN_SCHOOL_STATUSES, Stage
 from ..filters import StudentFilter
-from ..masking import mask_id_number
+from ..masking import id_number_for
 from ..forms import HouseholdForm, LeaveRosterForm, StudentForm
 from ..models import Household, School, Student
 from .base import StaffViewMixin
@@ -140,8 +140,8 @@ def history_entries(student, user):
 
 
 def display_value(field, value, user):
-    if field.name == "id_number" and not user.sees_full_id_numbers:
-        return mask_id_number(value)
+    if field.name == "id_number":
+        return id_number_for(user, value)
     if field.choices and value not in (None, ""):
         return dict(field.flatchoices).get(value, value)
     if field.is_relation and value is not None:
