@@ -12,10 +12,12 @@ import datetime
 import io
 import logging
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import openpyxl
 import xlrd
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import DefusedXMLParser, ParseError
 from django.utils.translation import gettext as _
 
 logger = logging.getLogger(__name__)
@@ -47,6 +49,9 @@ LARGEST_INT_FLOAT = 1e15
 # that come along with text pasted from web pages and WeChat.
 ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
 BLANKS = "".join(chr(code) for code in range(0x3001) if chr(code).isspace()) + ZERO_WIDTH
+# How an XML part begins: "<" (after a byte-order mark, or as UTF-16).
+XML_STARTS = (b"<", b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff", b"\x00<")
+XML_READ_SIZE = 4096
 CSV_DELIMITERS = ",\t;"
 CSV_SNIFF_CHARS = 16 * 1024
 
@@ -71,6 +76,9 @@ class RawTable:
     encoding: str  # for csv: "utf-8", "utf-8-sig" or "gb18030"; "" otherwise
     sheet_name: str  # first visible sheet's name ("" for csv)
     rows: list[RawRow]  # every non-blank row in order
+    # What a reader computed from these rows, kept with them so that reading the table again
+    # in the same process can reuse it (the importer keeps its cleaned rows here).
+    derived: dict = field(default_factory=dict, repr=False, compare=False)
 
 
 def read_table(fileobj, filename, *, max_bytes=20 * MB, max_rows=50_000, max_inflated_bytes=200 * MB):
@@ -183,7 +191,7 @@ def _read_xlsx(data, filename, max_rows, max_inflated_bytes):
 
 
 def _check_zip(buffer, filename, max_inflated_bytes):
-    """Refuse zips that are not workbooks or that would inflate absurdly.
+    """Refuse zips that are not workbooks, would inflate absurdly, or hold a DTD.
 
     The declared sizes can be trusted as a bound: zipfile never inflates a
     member beyond its declared file_size (a lie ends in a CRC error).
@@ -191,8 +199,14 @@ def _check_zip(buffer, filename, max_inflated_bytes):
     try:
         with zipfile.ZipFile(buffer) as archive:
             members = archive.infolist()
-    except (zipfile.BadZipFile, ValueError, EOFError) as error:
+            _check_members(members, filename, max_inflated_bytes)
+            for member in members:
+                _check_xml_prolog(archive, member)
+    except (zipfile.BadZipFile, ValueError, EOFError, NotImplementedError, RuntimeError) as error:
         raise _damaged() from error
+
+
+def _check_members(members, filename, max_inflated_bytes):
     if "xl/workbook.xml" not in {member.filename for member in members}:
         raise _not_a_spreadsheet(filename)
     if sum(member.file_size for member in members) > max_inflated_bytes:
@@ -207,6 +221,46 @@ def _check_zip(buffer, filename, max_inflated_bytes):
                 "Open it in Excel or WPS and save it again."
             )
         )
+
+
+def _check_xml_prolog(archive, member):
+    """Refuse an XML part that declares a DTD (entity bombs, external entities).
+
+    A DTD can only come before the root element, so defusedxml reads each part up to its
+    root element and no further. openpyxl then parses the parts with the C parser (see
+    OPENPYXL_DEFUSEDXML in the settings), which can meet no entity declaration in them.
+    Parts that are not XML (images, printer settings) are left to openpyxl.
+    """
+    with archive.open(member) as stream:
+        block = stream.read(XML_READ_SIZE)
+        if not block.lstrip().startswith(XML_STARTS):
+            return
+        parser = DefusedXMLParser(target=_StopAtRoot(), forbid_dtd=True)
+        try:
+            while block:
+                parser.feed(block)
+                block = stream.read(XML_READ_SIZE)
+            parser.close()
+        except _RootReached:
+            return
+        except DefusedXmlException as error:
+            raise _damaged() from error
+        except ParseError:
+            return  # not well-formed before its root: openpyxl refuses it if it needs the part
+
+
+class _RootReached(Exception):
+    pass
+
+
+class _StopAtRoot:
+    """A parser target that stops at the root element: nothing after it can be a DTD."""
+
+    def start(self, tag, attributes):
+        raise _RootReached
+
+    def close(self):
+        return None
 
 
 def _first_visible(sheets, is_visible):

@@ -5,6 +5,7 @@ Every fixture is built here, in memory. No database is needed.
 import datetime
 import io
 import random
+import re
 import struct
 import time
 import zipfile
@@ -13,7 +14,7 @@ import openpyxl
 import pytest
 import xlrd
 import xlwt
-from defusedxml import EntitiesForbidden
+from defusedxml import DefusedXmlException
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import translation
 from openpyxl.styles import Font
@@ -127,6 +128,7 @@ def test_xlsx_uses_the_first_visible_sheet():
 def replace_member(data, name, change):
     """Rewrite one member of a zip, as another tool would have written it."""
     source = zipfile.ZipFile(io.BytesIO(data))
+    assert name in source.namelist()
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
         for info in source.infolist():
@@ -149,24 +151,72 @@ def test_xlsx_with_a_wrong_dimension_is_read_to_the_last_cell():
     assert rows[-1] == RawRow(5, [5, "张三", "兰陵县第一中学"])
 
 
-def test_openpyxl_parses_with_defusedxml():
-    assert openpyxl.DEFUSEDXML is True
+def test_openpyxl_uses_the_c_parser_because_workbooks_are_checked_first():
+    """The settings let openpyxl parse without defusedxml (much faster); the DTD check in
+    spreadsheets guards every part before (the tests below)."""
+    assert openpyxl.DEFUSEDXML is False
 
 
-def test_xlsx_with_xml_entities_is_refused():
-    bomb = (
-        b'<?xml version="1.0"?><!DOCTYPE worksheet [<!ENTITY lol "lol">'
-        b'<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>'
-    )
+XML_DECLARATION = re.compile(rb"^\s*<\?xml[^>]*\?>")
+
+
+def with_dtd(dtd, encoding="utf-8"):
+    """Change a part so it declares `dtd` before its root element, in `encoding`."""
+
+    def change(xml):
+        body = XML_DECLARATION.sub(b"", xml).decode()
+        return f'<?xml version="1.0" encoding="{encoding}"?>{dtd}{body}'.encode(encoding)
+
+    return change
+
+
+ENTITY_BOMB = (
+    '<!DOCTYPE root [<!ENTITY lol "lol">'
+    '<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>'
+)
+EXTERNAL_ENTITY = '<!DOCTYPE root [<!ENTITY secret SYSTEM "file:///etc/passwd">]>'
+
+
+@pytest.mark.parametrize(
+    "part", ["xl/worksheets/sheet1.xml", "xl/styles.xml", "xl/workbook.xml", "[Content_Types].xml"]
+)
+@pytest.mark.parametrize("dtd", [ENTITY_BOMB, EXTERNAL_ENTITY], ids=["entity bomb", "external entity"])
+def test_xlsx_whose_xml_declares_a_dtd_is_refused(part, dtd):
     workbook = openpyxl.Workbook()
-    workbook.active["A1"] = "x"
-    data = replace_member(xlsx_bytes(workbook), "xl/worksheets/sheet1.xml", lambda xml: bomb + xml)
+    workbook.active["A1"] = "姓名"
+    data = replace_member(xlsx_bytes(workbook), part, with_dtd(dtd))
 
     with pytest.raises(SpreadsheetRefused) as caught:
         read(data)
 
     assert caught.value.message == DAMAGED
-    assert any(isinstance(cause, EntitiesForbidden) for cause in causes(caught.value))
+    assert any(isinstance(cause, DefusedXmlException) for cause in causes(caught.value))
+
+
+def test_xlsx_whose_sheet_is_utf16_with_a_dtd_is_refused():
+    workbook = openpyxl.Workbook()
+    workbook.active["A1"] = "姓名"
+    data = replace_member(xlsx_bytes(workbook), "xl/worksheets/sheet1.xml", with_dtd(ENTITY_BOMB, "utf-16"))
+
+    assert refusal(data) == DAMAGED
+
+
+def test_xlsx_in_utf16_and_with_pictures_is_read():
+    """Parts that are not XML, and XML in another encoding, pass the DTD check."""
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["姓名", "学校"])
+    workbook.active.append(["张三", "兰陵县第一中学"])
+    data = replace_member(xlsx_bytes(workbook), "xl/worksheets/sheet1.xml", with_dtd("", "utf-16"))
+    data = add_member(data, "xl/media/image1.png", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
+
+    assert read(data).rows == [RawRow(1, ["姓名", "学校"]), RawRow(2, ["张三", "兰陵县第一中学"])]
+
+
+def add_member(data, name, content):
+    buffer = io.BytesIO(data)
+    with zipfile.ZipFile(buffer, "a", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(name, content)
+    return buffer.getvalue()
 
 
 def causes(error):
