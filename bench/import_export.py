@@ -432,8 +432,14 @@ def bench_import(args, results, facts):
     timing, table = timed(lambda: importer.read_roster(contents[0], file_name), args.repeat)
     add(results, "    read_table alone (part of b)", args.rows, timing)
 
+    def fresh_plan(table):
+        """plan_import as the first check of a table does it: without the cleaned rows that
+        an earlier plan of the same table keeps (and an apply in the same process reuses)."""
+        table.derived.clear()
+        return importer.plan_import(table, actor=actor)
+
     log("plan_import alone, all rows new")
-    timing, plan = timed(lambda: importer.plan_import(table, actor=actor), args.repeat)
+    timing, plan = timed(lambda: fresh_plan(table), args.repeat)
     expect(plan, "new")
     add(results, "    plan_import alone, all new (part of b)", args.rows, timing)
 
@@ -462,7 +468,7 @@ def bench_import(args, results, facts):
 
     log("plan_import alone, all rows unchanged")
     table = importer.read_roster(contents[-1], file_name)
-    timing, plan = timed(lambda: importer.plan_import(table, actor=actor), args.repeat)
+    timing, plan = timed(lambda: fresh_plan(table), args.repeat)
     expect(plan, "unchanged")
     add(results, "    plan_import alone, all unchanged (part of d)", args.rows, timing)
 

@@ -16,12 +16,11 @@ from django.db.models import ProtectedError, RestrictedError
 from django.test.utils import override_settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from simple_history.utils import bulk_create_with_history
 
 from aid.demo import build_casework, delete_casework
 from aid.reference import grant_reference_editing
 from students import demo_data as data
-from students import idnumber
+from students import bulk_writes, idnumber
 from students.choices import Gender, RegionLevel, Role, Stage, grades_of_stage
 from students.models import COUNTY_WIDE_ROLES, Household, Region, School, Student, User
 
@@ -145,14 +144,8 @@ def build_county(rng, student_count, password, with_casework=True):
     registered_at = timezone.now() - datetime.timedelta(days=365)
     # Chunk by chunk, so that memory stays flat however many students are asked for.
     for households, students in roster.chunks(student_count, BATCH_SIZE):
-        bulk_create_with_history(
-            households, Household, batch_size=BATCH_SIZE, default_change_reason=data.CHANGE_REASON,
-            default_date=registered_at,
-        )
-        bulk_create_with_history(
-            students, Student, batch_size=BATCH_SIZE, default_change_reason=data.CHANGE_REASON,
-            default_date=registered_at,
-        )
+        bulk_writes.create_with_history(households, user=None, reason=data.CHANGE_REASON, date=registered_at)
+        bulk_writes.create_with_history(students, user=None, reason=data.CHANGE_REASON, date=registered_at)
         counts["households"] += len(households)
         counts["students"] += len(students)
         counts["left"] += sum(1 for student in students if student.left_roster_on)
