@@ -17,6 +17,7 @@ from students.exports import (
     BOLD,
     COUNT_FORMAT,
     FORMULA_STARTS,
+    MONEY_FORMAT,
     ExportColumn,
     put_cell,
     set_a4_print,
@@ -30,7 +31,6 @@ from students.masking import id_number_for
 
 from .models import DisbursementLine, PrecisionResolution
 
-MONEY_FORMAT = "#,##0.00"
 SIGNING_ROW_HEIGHT = 30  # points: room for a handwritten signature
 Kind = PrecisionResolution.Kind
 LineStatus = DisbursementLine.Status

@@ -5,9 +5,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from students.exports import BOLD, BORDER, CENTER
+from students.exports import BOLD, BORDER, CENTER, MONEY_FORMAT
 
-MONEY = "#,##0.00"
 COUNT = "#,##0"
 PERCENT = "0.0"
 
@@ -53,7 +52,7 @@ def county_summary_workbook(board, *, scope, today):
     for row in money_sheet.iter_rows(min_row=4, min_col=3, max_col=5):
         for cell in row:
             if cell.column in (3, 5):
-                cell.number_format = MONEY
+                cell.number_format = MONEY_FORMAT
 
     sheet(
         workbook, pgettext("summary sheet", "Dropout control"), title, today,

@@ -16,6 +16,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
 from students.exports import (
+    DATE_FORMAT,
+    WHOLE_NUMBER,
     ExportColumn,
     put_cell,
     set_a4_print,
@@ -29,8 +31,6 @@ from students.masking import id_number_for, phone_for
 from .ledgers import Period, dropout_ledger, school_age_ledger, suspected_dropout_ledger
 from .models import DropoutCase, PersuasionAttempt
 
-DATE_FORMAT = "yyyy-mm-dd"
-WHOLE_NUMBER = "0"
 TITLE_FONT = Font(bold=True, size=16)
 LEFT = Alignment(horizontal="left", vertical="center", wrap_text=True)
 RIGHT = Alignment(horizontal="right", vertical="center")

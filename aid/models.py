@@ -11,8 +11,8 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from students.choices import IN_SCHOOL_STATUSES, HouseholdCategory, Role, Stage
@@ -275,6 +275,14 @@ class Pairing(models.Model):
     @property
     def is_active(self):
         return self.ended_on is None
+
+    def reassignment_reason(self):
+        """Why this pairing needs another teacher (the reassignment list's rows)."""
+        if not self.teacher.is_active:
+            return gettext("Teacher has left")
+        if self.teacher.school:
+            return gettext("Now at %(school)s") % {"school": self.teacher.school.name}
+        return gettext("No longer at a school")
 
 
 class HomeVisitQuerySet(models.QuerySet):

@@ -25,7 +25,12 @@ THIN = Side(style="thin", color="000000")
 BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 BOLD = Font(bold=True)
+# Number formats of exported cells.
 COUNT_FORMAT = "#,##0"
+WHOLE_NUMBER = "0"
+MONEY_FORMAT = "#,##0.00"
+DATE_FORMAT = "yyyy-mm-dd"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 
 
 def xlsx_response(workbook, file_name):

@@ -114,3 +114,44 @@ class StudentFilter(DistributionFilter):
         if "roster" not in self.form.cleaned_data:
             queryset = queryset.on_roster()
         return super().filter_queryset(queryset)
+
+
+class SchoolFilter(DistributionFilter):
+    """The school list's filters: region, name, stage taught and kind of school."""
+
+    URBAN, RURAL, WEAK, POOR_VILLAGE = "urban", "rural", "weak", "poor_village"
+
+    q = django_filters.CharFilter(label=_("Search"), field_name="name", lookup_expr="icontains")
+    stage = django_filters.ChoiceFilter(label=_("Stage"), choices=Stage.choices, method="filter_stage")
+    kind = django_filters.ChoiceFilter(
+        label=_("Type"),
+        method="filter_kind",
+        choices=[
+            (URBAN, _("Urban")),
+            (RURAL, _("Rural")),
+            (WEAK, _("Weak school")),
+            (POOR_VILLAGE, _("Poor village")),
+        ],
+    )
+
+    class Meta:
+        model = School
+        fields = []
+
+    def filter_region(self, queryset, name, region):
+        return queryset.filter(region__code__startswith=region.code)
+
+    def filter_stage(self, queryset, name, stage):
+        # `stages` is a JSON list such as ["primary", "junior"]; matching its text with the
+        # quotes works on PostgreSQL and on the SQLite demo alike.
+        return queryset.filter(stages__icontains=f'"{stage}"')
+
+    def filter_kind(self, queryset, name, kind):
+        return queryset.filter(
+            **{
+                self.URBAN: {"is_urban": True},
+                self.RURAL: {"is_urban": False},
+                self.WEAK: {"is_weak": True},
+                self.POOR_VILLAGE: {"is_poor_village": True},
+            }[kind]
+        )

@@ -568,6 +568,30 @@ class ExportLogQuerySet(models.QuerySet):
         return self.none()
 
 
+# The lists whose exports are logged, by the name they are logged under.
+EXPORTED_LISTS = {
+    "students": _("Students"),
+    "schools": _("Schools"),
+    "teachers": _("Teachers"),
+    "unpaired_students": _("Unpaired students"),
+    "pairings_needing_reassignment": _("Pairings needing reassignment"),
+    "school_pairings": _("School pairings"),
+    "visits": _("Home visits"),
+    "unvisited_students": _("Students not visited"),
+    "dropout_cases": _("Dropout cases"),
+    "ledger_school_age": _("School-age children ledger"),
+    "ledger_suspected": _("Suspected dropouts ledger"),
+    "ledger_dropout": _("Dropouts ledger"),
+    "disbursement_batches": _("Disbursement batches"),
+    "batch_roster": _("Signature roster"),
+    "precision": _("Precision checks"),
+    "grid_groups": _("Grid groups"),
+    "inspections": _("Inspections"),
+    "rectification_items": _("Rectification items"),
+    "export_log": _("Export log"),
+}
+
+
 class ExportLog(models.Model):
     """An export that carried unmasked personal data: who, when, what filter, how many rows."""
 
@@ -583,3 +607,6 @@ class ExportLog(models.Model):
         verbose_name = _("export log entry")
         verbose_name_plural = _("export log")
         ordering = ["-exported_at"]
+
+    def list_label(self):
+        return EXPORTED_LISTS.get(self.list_name, self.list_name)

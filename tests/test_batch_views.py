@@ -1,6 +1,7 @@
 """Subsidy pages and spreadsheets: scope and roles, query counts, the walk from a new batch
 to a returned payment, conflicts, the signature roster, the term summary and the precision
 checks. The rules themselves are tested in test_disbursements.py."""
+import datetime
 import io
 from decimal import Decimal
 
@@ -21,6 +22,7 @@ from aid.models import (
 from students.masking import mask_id_number
 from students.models import ExportLog, Student
 
+from .exports import exported_rows
 from .factories import (
     AidProgramFactory,
     BureauAdminFactory,
@@ -216,6 +218,51 @@ class TestScope:
         response = login(client, people["other_bureau"]).get(reverse("aid:batch_list"))
         assert [b.pk for b in response.context["batches"]] == [other.pk]
 
+    def test_export_has_the_filtered_batches_with_the_schools_amounts(self, client, place, program, people, batch):
+        """The program filter leaves out the other program's batch, the scope the other
+        county's; a school administrator's figures are their school's lines only."""
+        submitted(batch, people)
+        d.batch_approve(actor=people["approver"], batch=fresh(batch), expected_version=fresh(batch).version)
+        today = timezone.localdate()
+        d.batch_record_payment(
+            actor=people["preparer"], batch=fresh(batch), paid_on=today, method="bank", expected_version=fresh(batch).version
+        )
+        d.line_mark_result(
+            actor=people["preparer"], line=batch.lines.filter(school=place["first"]).first(),
+            status=LineStatus.RETURNED, reason="银行卡已注销", expected_version=fresh(batch).version,
+        )
+        spring = TermFactory(name="2026 春季学期", starts_on=datetime.date(2026, 3, 1), ends_on=datetime.date(2026, 7, 10))
+        d.batch_create(actor=people["preparer"], program=program, term=spring, region=place["county"])
+        meals = AidProgramFactory(stages=["primary"])
+        ProgramStandard.objects.create(program=meals, stage="primary", amount=Decimal("100.00"))
+        d.batch_create(actor=people["preparer"], program=meals, term=place["term"], region=place["county"])
+        make_student(place["other"])
+        d.batch_create(actor=people["other_bureau"], program=program, term=place["term"], region=place["other_county"])
+
+        response = login(client, people["first_admin"]).get(
+            reverse("aid:batch_list"), {"program": program.pk, "export": "xlsx"}, HTTP_ACCEPT_LANGUAGE="en"
+        )
+
+        assert exported_rows(response) == [
+            (
+                "Aid program", "Term", "Region", "State", "Number of students", "Planned amount",
+                "Paid students", "Paid amount", "Payment date", "Payment method",
+            ),
+            (
+                "家庭经济困难学生生活补助", "2026 秋季学期", "兰陵县", "Paid", 3, Decimal("1500.00"),
+                2, Decimal("1000.00"), datetime.datetime.combine(today, datetime.time()), "Bank transfer",
+            ),
+            (
+                "家庭经济困难学生生活补助", "2026 春季学期", "兰陵县", "Draft: schools review", 3, Decimal("1500.00"),
+                0, Decimal("0.00"), None, None,
+            ),
+        ]
+
+    def test_the_list_links_its_export_with_the_filter(self, client, people, batch):
+        response = login(client, people["preparer"]).get(reverse("aid:batch_list"), {"state": "draft", "page": "1"})
+
+        assert 'href="?state=draft&amp;export=xlsx" id="export-batches"' in response.content.decode()
+
 
 # ---------------------------------------------------------------------------------------
 # Query counts
@@ -241,6 +288,15 @@ def test_batch_list_takes_a_fixed_number_of_queries(client, place, people, stude
     for batch in batches:
         standard = batch.program.standards.get().amount
         assert (batch.planned_count, batch.planned_amount, batch.paid_amount) == (3, standard * 3, Decimal("0.00"))
+
+
+@pytest.mark.parametrize("count", [1, 60])
+def test_batch_export_takes_a_fixed_number_of_queries(client, place, people, students, count, django_assert_max_num_queries):
+    many_batches(place, people, count)
+    client = login(client, people["preparer"])
+    with django_assert_max_num_queries(5):
+        response = client.get(reverse("aid:batch_list"), {"export": "xlsx"})
+    assert len(exported_rows(response)) == 1 + count
 
 
 @pytest.mark.parametrize("extra", [0, 150])

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from aid.coverage import coverage_for
 
+from .exports import exported_rows
 from .factories import (
     BureauAdminFactory,
     HomeVisitFactory,
@@ -15,6 +16,7 @@ from .factories import (
     SchoolAdminFactory,
     SchoolFactory,
     StudentFactory,
+    TeacherFactory,
     TermFactory,
     TownshipFactory,
 )
@@ -196,6 +198,43 @@ class TestUnvisitedList:
         with django_assert_max_num_queries(12):
             response = client.get(reverse("aid:unvisited"))
         assert response.context["paginator"].count == 2 * count
+
+    def test_export_has_the_unvisited_students_of_the_scope(self, client_for, school_admin, school, other_school):
+        term = TermFactory(name="2025 秋季学期", starts_on=datetime.date(2025, 9, 1), ends_on=datetime.date(2026, 1, 20))
+        paired = StudentFactory(school=school, name="学生1", grade="P4", class_name="2班")
+        PairingFactory(student=paired, teacher=TeacherFactory(school=school, full_name="王老师"))
+        HomeVisitFactory(student=paired, visited_on=datetime.date(2025, 6, 10))
+        StudentFactory(school=school, name="学生2", grade="P5", class_name="1班")
+        HomeVisitFactory(student=StudentFactory(school=school, name="学生3"), visited_on=datetime.date(2025, 10, 8))
+        StudentFactory(school=other_school, name="外校生")
+
+        response = client_for(school_admin).get(
+            reverse("aid:unvisited"), {"term": term.pk, "export": "xlsx"}, HTTP_ACCEPT_LANGUAGE="en"
+        )
+
+        town = school.region.name
+        assert exported_rows(response) == [
+            ("Name", "School", "Township", "Grade", "Class", "Pairing teacher", "Last visit"),
+            ("学生1", school.name, town, "Grade 4", "2班", "王老师", datetime.datetime(2025, 6, 10)),
+            ("学生2", school.name, town, "Grade 5", "1班", "Not paired", None),  # never visited
+        ]
+
+    def test_export_takes_a_fixed_number_of_queries(self, client_for, terms, bureau_admin, django_assert_max_num_queries):
+        for _ in range(6):
+            school = SchoolFactory()
+            PairingFactory(student=StudentFactory(school=school))
+            StudentFactory(school=school)
+        client = client_for(bureau_admin)
+
+        with django_assert_max_num_queries(7):
+            response = client.get(reverse("aid:unvisited"), {"export": "xlsx"})
+
+        assert len(exported_rows(response)) == 13
+
+    def test_the_list_links_its_export_with_the_filter(self, client_for, terms, school_admin, school):
+        response = client_for(school_admin).get(reverse("aid:unvisited"), {"school": school.pk, "page": "1"})
+
+        assert f'href="?school={school.pk}&amp;export=xlsx" id="export-unvisited"' in response.content.decode()
 
 
 @pytest.mark.browser

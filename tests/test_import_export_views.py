@@ -5,10 +5,12 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from students.models import ExportLog, RosterImport, Student
 
+from .exports import exported_rows
 from .factories import (
     BureauAdminFactory,
     SchoolAdminFactory,
@@ -191,6 +193,33 @@ class TestStudentExport:
         assert client.get(reverse("students:export_log")).status_code == 403
         bureau = client_for(BureauAdminFactory())
         assert bureau.get(reverse("students:export_log")).context["entries"][0] == entry
+
+    def test_the_export_log_names_each_list_and_exports_itself(
+        self, client_for, school, school_admin, django_assert_max_num_queries
+    ):
+        StudentFactory.create_batch(2, school=school)
+        self.export(client_for(school_admin), stage="primary")
+        client_for(school_admin).get(reverse("students:school_list"), {"export": "xlsx"})  # no personal data
+        client_for(school_admin).get(reverse("aid:teacher_list"), {"q": "王", "export": "xlsx"})
+        bureau = client_for(BureauAdminFactory(full_name="局管理员"))
+
+        page = bureau.get(reverse("students:export_log"), {"list_name": "students"}, HTTP_ACCEPT_LANGUAGE="en")
+        with django_assert_max_num_queries(8):
+            response = bureau.get(
+                reverse("students:export_log"), {"list_name": "students", "export": "xlsx"}, HTTP_ACCEPT_LANGUAGE="en"
+            )
+
+        assert [entry.list_label() for entry in page.context["entries"]] == ["Students"]
+        entry = ExportLog.objects.get(list_name="students")
+        exported_at = timezone.localtime(entry.exported_at).replace(tzinfo=None, second=0, microsecond=0)
+        rows = exported_rows(response)
+        assert rows[0] == ("When", "User", "Login", "Scope", "List", "Filter", "Rows")
+        assert rows[1][0].replace(second=0, microsecond=0) == exported_at
+        assert rows[1][1:] == (str(school_admin), school_admin.username, school.name, "Students", "stage=primary", 2)
+        assert len(rows) == 2
+        assert dict(ExportLog.objects.values_list("list_name", "query")) == {
+            "students": "stage=primary", "teachers": "q=%E7%8E%8B", "export_log": "list_name=students",
+        }
 
     def test_export_can_be_imported_again_unchanged(self, client_for, school):
         from students import importer

@@ -16,6 +16,7 @@ from aid.models import Pairing
 from students.choices import Role
 from students.models import User
 
+from .exports import exported_rows
 from .factories import (
     BureauAdminFactory,
     HomeVisitFactory,
@@ -161,6 +162,44 @@ class TestReassignmentFlag:
         assert client_for(viewer).get(reverse("aid:reassignment")).status_code == 403
         assert client_for(teacher).get(reverse("aid:reassignment")).status_code == 403
 
+    def test_export_has_the_filtered_pairings_of_the_scope(self, client_for, school_admin, school, other_school):
+        left = PairingFactory(student=StudentFactory(school=school, name="学生1"), started_on=datetime.date(2025, 9, 1))
+        moved = PairingFactory(student=StudentFactory(school=school, name="学生2"), started_on=datetime.date(2026, 3, 2))
+        schoolless = PairingFactory(student=StudentFactory(school=school, name="学生3"), started_on=datetime.date(2026, 9, 1))
+        PairingFactory(student=StudentFactory(school=school, name="学生4"))
+        elsewhere = PairingFactory(student=StudentFactory(school=other_school, name="外校生"))
+        User.objects.filter(pk__in=[left.teacher_id, elsewhere.teacher_id]).update(is_active=False)
+        User.objects.filter(pk=moved.teacher_id).update(school=other_school)
+        User.objects.filter(pk=schoolless.teacher_id).update(school=None)
+
+        response = client_for(school_admin).get(
+            reverse("aid:reassignment"), {"school": school.pk, "export": "xlsx"}, HTTP_ACCEPT_LANGUAGE="en"
+        )
+
+        town = school.region.name
+        assert exported_rows(response) == [
+            ("Student", "School", "Township", "Teacher", "Why", "Paired since"),
+            ("学生1", school.name, town, left.teacher.full_name, "Teacher has left", datetime.datetime(2025, 9, 1)),
+            ("学生2", school.name, town, moved.teacher.full_name, f"Now at {other_school.name}", datetime.datetime(2026, 3, 2)),
+            ("学生3", school.name, town, schoolless.teacher.full_name, "No longer at a school", datetime.datetime(2026, 9, 1)),
+        ]
+
+    def test_export_takes_a_fixed_number_of_queries(self, client_for, bureau_admin, django_assert_max_num_queries):
+        for _ in range(12):
+            pairing = PairingFactory(student=StudentFactory(school=SchoolFactory()))
+            User.objects.filter(pk=pairing.teacher_id).update(is_active=False)
+        client = client_for(bureau_admin)
+
+        with django_assert_max_num_queries(5):
+            response = client.get(reverse("aid:reassignment"), {"export": "xlsx"})
+
+        assert len(exported_rows(response)) == 13
+
+    def test_the_list_links_its_export_with_the_filter(self, client_for, school_admin, school):
+        response = client_for(school_admin).get(reverse("aid:reassignment"), {"school": school.pk, "page": "1"})
+
+        assert f'href="?school={school.pk}&amp;export=xlsx" id="export-reassignment"' in response.content.decode()
+
 
 # ---------------------------------------------------------------------------------------
 # One student: assign and end
@@ -303,6 +342,39 @@ class TestUnpairedList:
         assert response.context["selected"] == {str(mine.pk), str(theirs.pk)}
         assert not Pairing.objects.exists()
 
+    def test_export_has_the_filtered_students_of_the_scope(self, client_for, school_admin, school, other_school):
+        StudentFactory(school=school, name="学生1", grade="P3", class_name="2班")
+        StudentFactory(school=school, name="学生2", grade="P3", class_name="1班")
+        StudentFactory(school=school, name="学生3", grade="P4")
+        PairingFactory(student=StudentFactory(school=school, name="已结对", grade="P3"))
+        StudentFactory(school=other_school, name="外校生", grade="P3")
+
+        response = client_for(school_admin).get(
+            reverse("aid:unpaired"), {"grade": "P3", "export": "xlsx"}, HTTP_ACCEPT_LANGUAGE="en"
+        )
+
+        town = school.region.name
+        assert exported_rows(response) == [
+            ("Name", "School", "Grade", "Class", "Township"),
+            ("学生2", school.name, "Grade 3", "1班", town),
+            ("学生1", school.name, "Grade 3", "2班", town),
+        ]
+
+    def test_export_takes_a_fixed_number_of_queries(self, client_for, bureau_admin, django_assert_max_num_queries):
+        for _ in range(12):
+            StudentFactory(school=SchoolFactory())
+        client = client_for(bureau_admin)
+
+        with django_assert_max_num_queries(5):
+            response = client.get(reverse("aid:unpaired"), {"export": "xlsx"})
+
+        assert len(exported_rows(response)) == 13
+
+    def test_the_list_links_its_export_with_the_filter(self, client_for, school_admin):
+        response = client_for(school_admin).get(reverse("aid:unpaired"), {"grade": "P3", "page": "1"})
+
+        assert 'href="?grade=P3&amp;export=xlsx" id="export-unpaired"' in response.content.decode()
+
     def test_viewers_and_teachers_are_forbidden(self, client_for, viewer, teacher):
         assert client_for(viewer).get(reverse("aid:unpaired")).status_code == 403
         assert client_for(teacher).get(reverse("aid:unpaired")).status_code == 403
@@ -393,6 +465,34 @@ class TestTeachers:
         client = client_for(bureau_admin)
         assert [t.full_name for t in client.get(reverse("aid:teacher_list"), {"q": "数学"}).context["teachers"]] == ["王数学"]
         assert [t.full_name for t in client.get(reverse("aid:teacher_list"), {"q": "1111"}).context["teachers"]] == ["李语文"]
+
+    def test_export_has_the_filtered_teachers_of_the_scope(
+        self, client_for, school_admin, school, other_school, django_assert_max_num_queries
+    ):
+        math = TeacherFactory(school=school, full_name="王数学", subject="数学")
+        for _ in range(3):
+            PairingFactory(teacher=math, student=StudentFactory(school=school))
+        TeacherFactory(school=school, full_name="李语文", subject="语文")
+        TeacherFactory(school=other_school, full_name="外校数学", subject="数学")
+        quitter = TeacherFactory(school=school, full_name="赵数学", subject="数学", is_active=False)
+        quitter.set_unusable_password()
+        quitter.save()
+        client = client_for(school_admin)
+
+        with django_assert_max_num_queries(8):
+            response = client.get(reverse("aid:teacher_list"), {"q": "数学", "export": "xlsx"})
+        rows = exported_rows(response)
+
+        assert rows == [
+            ("姓名", "登录名（手机号）", "学科或职务", "学校", "结对学生数", "账号", "密码"),
+            ("王数学", math.username, "数学", school.name, 3, "在职", "已设置"),
+            ("赵数学", quitter.username, "数学", school.name, 0, "已移出", "尚未设置"),
+        ]
+
+    def test_the_list_links_its_export_with_the_filter(self, client_for, school_admin):
+        response = client_for(school_admin).get(reverse("aid:teacher_list"), {"q": "数学", "page": "1"})
+
+        assert 'href="?q=%E6%95%B0%E5%AD%A6&amp;export=xlsx" id="export-teachers"' in response.content.decode()
 
     def test_set_a_teachers_password(self, client_for, school_admin, school):
         teacher = TeacherFactory(school=school)

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from aid.models import ExchangeActivity, SchoolPairing
 
+from .exports import exported_rows
 from .factories import (
     BureauAdminFactory,
     ExchangeActivityFactory,
@@ -26,6 +27,11 @@ TODAY = timezone.localdate()
 
 def days(offset):
     return TODAY + datetime.timedelta(days=offset)
+
+
+def midnight(day):
+    """A date as a spreadsheet gives it back."""
+    return datetime.datetime.combine(day, datetime.time())
 
 
 @pytest.fixture
@@ -82,6 +88,62 @@ class TestList:
         with django_assert_max_num_queries(9):
             response = client.get(reverse("aid:school_pairing_list"))
         assert len(response.context["pairings"]) == count
+
+    def test_export_has_the_filtered_pairings_of_the_scope(self, client_for, school_admin, school, other_school, term):
+        city = SchoolFactory(name="第一实验小学", is_urban=True)
+        supported = SchoolPairingFactory(
+            lead_school=city, supported_schools=[school, SchoolFactory(name="偏远小学")],
+            started_on=datetime.date(2025, 3, 1),
+        )
+        ExchangeActivityFactory(pairing=supported, held_on=days(-10))
+        ExchangeActivityFactory(pairing=supported, held_on=days(-1))
+        supporting = SchoolPairingFactory(
+            lead_school=school, supported_schools=[SchoolFactory(name="山村小学")],
+            started_on=datetime.date(2024, 3, 1), ended_on=datetime.date(2025, 7, 1),
+        )
+        ExchangeActivityFactory(pairing=supporting, held_on=datetime.date(2025, 6, 1))
+        SchoolPairingFactory(lead_school=city, supported_schools=[other_school])
+
+        response = client_for(school_admin).get(
+            reverse("aid:school_pairing_list"), {"school": school.pk, "export": "xlsx"}, HTTP_ACCEPT_LANGUAGE="en"
+        )
+
+        assert exported_rows(response) == [
+            ("Supporting school", "Township", "Supported schools", "Started on", "Ended on",
+             "Activities this term", "Last activity"),
+            (school.name, school.region.name, "山村小学", datetime.datetime(2024, 3, 1), datetime.datetime(2025, 7, 1),
+             0, datetime.datetime(2025, 6, 1)),
+            ("第一实验小学", city.region.name, f"{school.name}、偏远小学", datetime.datetime(2025, 3, 1), None,
+             2, midnight(days(-1))),
+        ]
+
+    def test_export_without_a_term_leaves_the_activities_empty(self, client_for, bureau_admin):
+        pairing = SchoolPairingFactory(started_on=datetime.date(2026, 3, 1))
+        ExchangeActivityFactory(pairing=pairing, held_on=datetime.date(2026, 4, 8))
+
+        rows = exported_rows(client_for(bureau_admin).get(reverse("aid:school_pairing_list"), {"export": "xlsx"}))
+
+        lead, supported = pairing.lead_school, pairing.supported_schools.get()
+        assert rows[1:] == [
+            (lead.name, lead.region.name, supported.name, datetime.datetime(2026, 3, 1), None, None,
+             datetime.datetime(2026, 4, 8)),
+        ]
+
+    def test_export_takes_a_fixed_number_of_queries(self, client_for, bureau_admin, term, django_assert_max_num_queries):
+        for index in range(12):
+            pairing = SchoolPairingFactory(supported_schools=[SchoolFactory(), SchoolFactory()])
+            ExchangeActivityFactory(pairing=pairing, held_on=days(-index))
+        client = client_for(bureau_admin)
+
+        with django_assert_max_num_queries(7):
+            response = client.get(reverse("aid:school_pairing_list"), {"export": "xlsx"})
+
+        assert len(exported_rows(response)) == 13
+
+    def test_the_list_links_its_export_with_the_filter(self, client_for, school_admin, school):
+        response = client_for(school_admin).get(reverse("aid:school_pairing_list"), {"school": school.pk, "page": "1"})
+
+        assert f'href="?school={school.pk}&amp;export=xlsx" id="export-school-pairings"' in response.content.decode()
 
 
 class TestDetail:

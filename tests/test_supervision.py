@@ -26,6 +26,7 @@ from aid.models import (
 from aid.templatetags.supervision import reads_supervision
 from students.choices import Role
 
+from .exports import exported_rows
 from .factories import (
     BureauAdminFactory,
     RegionFactory,
@@ -45,6 +46,11 @@ Status = Rectification.Status
 
 def days(offset):
     return TODAY + datetime.timedelta(days=offset)
+
+
+def read_back(day):
+    """A date as openpyxl reads it from a date cell."""
+    return datetime.datetime.combine(day, datetime.time())
 
 
 # ---------------------------------------------------------------------------------------
@@ -188,6 +194,10 @@ def listed(response, name):
 
 def pks(objects):
     return {obj.pk for obj in objects}
+
+
+def export(client, url_name, query):
+    return client.get(reverse(url_name), {**query, "export": "xlsx"}, HTTP_ACCEPT_LANGUAGE="en")
 
 
 # ---------------------------------------------------------------------------------------
@@ -557,6 +567,42 @@ class TestInspectionForm:
             "inspections",
         ) == {recent.pk, other.pk}
 
+    def test_export_has_the_filtered_inspections_of_the_grid(self, client_for, grids, place):
+        leader, member = grids["one"].leader, grids["member"]
+        leader.full_name = "王组长"
+        leader.save()
+        schools, towns = place["schools"], place["towns"]
+        earlier = InspectionFactory(
+            grid=grids["one"], school=schools[0], inspected_on=days(-10), inspectors=[leader, member],
+            findings="宣传栏未更新",
+        )
+        for satisfactory in (True, False):
+            ChecklistAnswer.objects.create(
+                inspection=earlier, item=ChecklistItemFactory(), satisfactory=satisfactory, note="x"
+            )
+        RectificationFactory(inspection=earlier, deadline=days(-2))
+        RectificationFactory(inspection=earlier, deadline=days(5))
+        RectificationFactory(inspection=earlier, deadline=days(-2), status=Status.CLOSED)
+        InspectionFactory(grid=grids["one"], school=schools[1], inspected_on=days(-3), inspectors=[member], findings="")
+        InspectionFactory(grid=grids["one"], school=schools[0], inspected_on=days(-60))  # before the filter
+        InspectionFactory(grid=grids["two"], school=schools[2], inspected_on=days(-3))  # outside the grid
+
+        rows = exported_rows(export(client_for(leader), "aid:inspection_list", {"inspected_after": days(-40)}))
+
+        assert rows == [
+            (
+                "Date", "School", "Township", "Grid group", "Inspectors", "Not satisfactory",
+                "Items to rectify", "Rectification items", "Overdue", "Findings",
+            ),
+            (read_back(days(-3)), schools[1].name, towns[1].name, "第一网格组", "组员甲", 0, 0, 0, 0, None),
+            (read_back(days(-10)), schools[0].name, towns[0].name, "第一网格组", "王组长、组员甲", 1, 2, 3, 1, "宣传栏未更新"),
+        ]
+
+    def test_the_inspection_list_links_its_export_with_the_filter(self, client_for, bureau_admin, grids):
+        response = client_for(bureau_admin).get(reverse("aid:inspection_list"), {"grid": grids["one"].pk, "page": "1"})
+
+        assert f'href="?grid={grids["one"].pk}&amp;export=xlsx" id="export-inspections"' in response.content.decode()
+
 
 # ---------------------------------------------------------------------------------------
 # Rectification items: report → close, or reopen with a reason, all in the history
@@ -679,6 +725,33 @@ class TestRectificationFlow:
         assert listed(client.get(url, {"school": place["schools"][2].pk}), "rectifications") == {other.pk}
         assert listed(client.get(url, {"overdue": "on"}), "rectifications") == {late.pk}
 
+    def test_export_has_the_filtered_items_of_the_grid_with_days_overdue(self, client_for, grids, place):
+        schools, towns = place["schools"], place["towns"]
+        inspection = InspectionFactory(grid=grids["one"], school=schools[0], inspected_on=days(-30))
+        RectificationFactory(inspection=inspection, description="补齐家访记录", deadline=days(5))
+        RectificationFactory(inspection=inspection, description="补齐资助发放台账", deadline=days(-2))
+        RectificationFactory(inspection=inspection, description="今天到期", deadline=days(0))
+        RectificationFactory(inspection=inspection, deadline=days(-9), status=Status.CLOSED, closed_on=days(-1))
+        outside = InspectionFactory(grid=grids["two"], school=schools[2])
+        RectificationFactory(inspection=outside, deadline=days(-2))
+
+        rows = exported_rows(export(client_for(grids["one"].leader), "aid:rectification_list", {"status": "open"}))
+
+        assert rows == [
+            (
+                "School", "Township", "What must be put right", "Deadline", "Days overdue", "Status",
+                "Closed on", "Inspection date", "Grid group",
+            ),
+            (schools[0].name, towns[0].name, "补齐资助发放台账", read_back(days(-2)), 2, "Open", None, read_back(days(-30)), "第一网格组"),
+            (schools[0].name, towns[0].name, "今天到期", read_back(days(0)), None, "Open", None, read_back(days(-30)), "第一网格组"),
+            (schools[0].name, towns[0].name, "补齐家访记录", read_back(days(5)), None, "Open", None, read_back(days(-30)), "第一网格组"),
+        ]
+
+    def test_the_rectification_list_links_its_export_with_the_filter(self, client_for, bureau_admin, grids):
+        response = client_for(bureau_admin).get(reverse("aid:rectification_list"), {"overdue": "on", "page": "1"})
+
+        assert 'href="?overdue=on&amp;export=xlsx" id="export-rectifications"' in response.content.decode()
+
 
 # ---------------------------------------------------------------------------------------
 # Grid groups
@@ -768,6 +841,30 @@ class TestGrids:
 # ---------------------------------------------------------------------------------------
 # School improvement projects
 # ---------------------------------------------------------------------------------------
+
+
+    def test_export_has_the_grids_of_the_leader_with_their_items(self, client_for, grids, place):
+        leader = grids["one"].leader
+        leader.full_name = "王组长"
+        leader.save()
+        inspection = InspectionFactory(grid=grids["one"], school=place["schools"][0])
+        RectificationFactory(inspection=inspection, deadline=days(-3))
+        RectificationFactory(inspection=inspection, deadline=days(5))
+        RectificationFactory(inspection=inspection, deadline=days(-3), status=Status.CLOSED)
+        RectificationFactory(inspection=InspectionFactory(grid=grids["two"], school=place["schools"][2]))
+        towns = place["towns"]
+
+        rows = exported_rows(export(client_for(leader), "aid:grid_list", {}))
+
+        assert rows == [
+            ("Grid group", "Grid leader", "Members", "Townships covered", "Items to rectify", "Overdue"),
+            ("第一网格组", "王组长", "组员甲", f"{towns[0].name}、{towns[1].name}", 2, 1),
+        ]
+
+    def test_the_grid_list_links_its_export(self, client_for, bureau_admin, grids):
+        response = client_for(bureau_admin).get(reverse("aid:grid_list"), {"page": "1"})
+
+        assert 'href="?export=xlsx" id="export-grids"' in response.content.decode()
 
 
 @pytest.fixture
@@ -941,6 +1038,25 @@ def test_lists_take_a_fixed_number_of_queries(
     with django_assert_max_num_queries(max_queries):
         response = client.get(reverse(url_name))
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("count", [1, 30])
+@pytest.mark.parametrize(
+    "url_name, model, max_queries",
+    [
+        ("aid:grid_list", GridGroup, 7),
+        ("aid:inspection_list", Inspection, 6),
+        ("aid:rectification_list", Rectification, 5),
+    ],
+)
+def test_exports_take_a_fixed_number_of_queries(
+    client_for, bureau_admin, place, grids, count, url_name, model, max_queries, django_assert_max_num_queries
+):
+    many_records(place, grids, count)
+    client = client_for(bureau_admin)
+    with django_assert_max_num_queries(max_queries):
+        response = export(client, url_name, {})
+    assert len(exported_rows(response)) == 1 + model.objects.count()
 
 
 @pytest.mark.parametrize("count", [1, 30])

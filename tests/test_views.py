@@ -7,11 +7,14 @@ from django.urls import reverse
 from students.choices import Status
 from students.models import Household, Student
 
+from .exports import exported_rows
 from .factories import (
     BureauAdminFactory,
     HouseholdFactory,
+    SchoolAdminFactory,
     SchoolFactory,
     StudentFactory,
+    TownshipFactory,
     id_number_for,
 )
 
@@ -256,3 +259,64 @@ def test_school_without_students_is_listed_with_zero(client_for, bureau_admin):
     SchoolFactory(name="空学校")
     response = client_for(bureau_admin).get(reverse("students:school_list"))
     assert response.context["schools"][0].student_count == 0
+
+
+class TestSchoolList:
+    @pytest.fixture
+    def schools(self):
+        town = TownshipFactory(name="向城镇")
+        other_town = TownshipFactory(name="庄坞镇")
+        return {
+            "junior": SchoolFactory(name="向城镇初级中学", region=town, stages=["junior"], is_weak=True, code="3713240001"),
+            "primary": SchoolFactory(name="向城镇中心小学", region=town, stages=["primary"], is_poor_village=True),
+            "urban": SchoolFactory(name="兰陵县第一中学", region=other_town, stages=["junior", "senior"], is_urban=True),
+        }
+
+    def test_filters_by_region_stage_kind_and_name(self, client_for, bureau_admin, schools):
+        client = client_for(bureau_admin)
+
+        def names(**query):
+            return [school.name for school in client.get(reverse("students:school_list"), query).context["schools"]]
+
+        town = schools["junior"].region
+        assert names(region=town.code) == ["向城镇中心小学", "向城镇初级中学"]
+        assert names(stage="junior") == ["向城镇初级中学", "兰陵县第一中学"]
+        assert names(kind="urban") == ["兰陵县第一中学"]
+        assert names(kind="rural", q="小学") == ["向城镇中心小学"]
+        assert names(kind="weak") == ["向城镇初级中学"]
+        assert names(kind="poor_village") == ["向城镇中心小学"]
+
+    def test_export_has_the_filtered_schools_with_their_counts(
+        self, client_for, bureau_admin, schools, django_assert_max_num_queries
+    ):
+        junior = schools["junior"]
+        StudentFactory.create_batch(2, school=junior, stage="junior", grade="J1")
+        StudentFactory(school=junior, stage="junior", grade="J1", status="dropped_out")
+        StudentFactory(school=junior, stage="junior", grade="J2", left_roster_on=datetime.date(2026, 9, 1),
+                       left_roster_reason="graduated")
+        client = client_for(bureau_admin)
+
+        with django_assert_max_num_queries(8):
+            response = client.get(
+                reverse("students:school_list"), {"region": junior.region.code, "export": "xlsx"},
+                HTTP_ACCEPT_LANGUAGE="en",
+            )
+
+        assert exported_rows(response) == [
+            ("School", "School code", "Township", "Stages taught", "Urban or rural", "Weak school",
+             "Poor village", "Students on the roster", "In school", "Address"),
+            ("向城镇中心小学", None, "向城镇", "Primary", "Rural", None, "Yes", 0, 0, None),
+            ("向城镇初级中学", "3713240001", "向城镇", "Junior secondary", "Rural", "Yes", None, 3, 2, None),
+        ]
+
+    def test_a_school_admin_exports_only_their_school(self, client_for, schools):
+        admin = SchoolAdminFactory(school=schools["primary"])
+
+        rows = exported_rows(client_for(admin).get(reverse("students:school_list"), {"export": "xlsx"}))
+
+        assert [row[0] for row in rows[1:]] == ["向城镇中心小学"]
+
+    def test_the_list_links_its_export_with_the_filter(self, client_for, bureau_admin, schools):
+        response = client_for(bureau_admin).get(reverse("students:school_list"), {"kind": "weak"})
+
+        assert 'href="?kind=weak&amp;export=xlsx" id="export-schools"' in response.content.decode()

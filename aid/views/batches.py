@@ -26,9 +26,16 @@ from django.views.generic import FormView, TemplateView
 from django_filters.views import FilterView
 
 from students.choices import Role
-from students.exports import log_export, xlsx_response
+from students.exports import (
+    COUNT_FORMAT,
+    DATE_FORMAT,
+    MONEY_FORMAT,
+    ExportColumn,
+    log_export,
+    xlsx_response,
+)
 from students.models import School, Student
-from students.views.base import StaffViewMixin
+from students.views.base import ExcelExportMixin, StaffViewMixin
 
 from .. import disbursements as d
 from ..batch_exports import finding_description, precision_workbook, roster_workbook, summary_workbook
@@ -105,13 +112,44 @@ class BatchStaffMixin(StaffViewMixin):
 # ---------------------------------------------------------------------------------------
 
 
-class BatchListView(BatchStaffMixin, FilterView):
+class BatchListView(BatchStaffMixin, ExcelExportMixin, FilterView):
     """发放批次: the batches the user sees, with their lines and amounts (the user's schools')."""
 
     filterset_class = BatchFilter
     template_name = "aid/batch_list.html"
     paginate_by = 50
     context_object_name = "batches"
+    export_title = gettext_lazy("Disbursement batches")
+    export_list_name = "disbursement_batches"
+
+    def export_columns(self):
+        return (
+            ExportColumn(_("Aid program"), 24),
+            ExportColumn(_("Term"), 16),
+            ExportColumn(_("Region"), 12),
+            ExportColumn(_("State"), 16),
+            ExportColumn(_("Number of students"), 10, COUNT_FORMAT),
+            ExportColumn(_("Planned amount"), 14, MONEY_FORMAT),
+            ExportColumn(_("Paid students"), 10, COUNT_FORMAT),
+            ExportColumn(_("Paid amount"), 14, MONEY_FORMAT),
+            ExportColumn(_("Payment date"), 12, DATE_FORMAT),
+            ExportColumn(_("Payment method"), 14),
+        )
+
+    def export_rows(self, batches):
+        for batch in batches.iterator(chunk_size=2000):
+            yield (
+                batch.program.name,
+                batch.term.name,
+                batch.region.name,
+                batch.get_state_display(),
+                batch.planned_count,
+                batch.planned_amount,
+                batch.paid_count,
+                batch.paid_amount,
+                batch.paid_on,
+                batch.get_payment_method_display(),
+            )
 
     def get_queryset(self):
         user = self.request.user

@@ -22,7 +22,14 @@ from django.views.generic import FormView, TemplateView
 from django_filters.views import FilterView
 
 from students.choices import Role
-from students.exports import ExportColumn, log_export, stream_xlsx, xlsx_response
+from students.exports import (
+    DATE_FORMAT,
+    WHOLE_NUMBER,
+    ExportColumn,
+    log_export,
+    stream_xlsx,
+    xlsx_response,
+)
 from students.masking import id_number_for, phone_for
 from students.models import Student
 from students.views.base import StaffViewMixin
@@ -38,7 +45,7 @@ from ..forms_cases import (
     ResponsibleForm,
     recent_periods,
 )
-from ..ledger_exports import DATE_FORMAT, WHOLE_NUMBER, LedgerKind, build_ledger, ledger_workbook
+from ..ledger_exports import LedgerKind, build_ledger, ledger_workbook
 from ..ledgers import Period
 from ..models import CaseResponsible, DropoutCase, HomeVisit
 

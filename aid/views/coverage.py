@@ -1,13 +1,15 @@
 """Home-visit coverage (家访覆盖率) by school and township, and the unvisited students."""
 import django_filters
 from django.db.models import OuterRef, Subquery
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.generic import TemplateView
 from django_filters.views import FilterView
 
+from students.exports import DATE_FORMAT, ExportColumn
 from students.filters import DistributionFilter, visible_schools
 from students.models import Student
-from students.views.base import StaffViewMixin
+from students.views.base import ExcelExportMixin, StaffViewMixin
 
 from ..coverage import coverage_for, unvisited_students
 from ..forms_pairings import TermForm
@@ -33,10 +35,10 @@ class CoverageView(StaffViewMixin, TemplateView):
 
 class UnvisitedFilter(DistributionFilter):
     term = django_filters.ModelChoiceFilter(
-        label=_("Term"), queryset=Term.objects.all(), method="filter_term", empty_label=None,
+        label=gettext_lazy("Term"), queryset=Term.objects.all(), method="filter_term", empty_label=None,
         required=True,
     )
-    school = django_filters.ModelChoiceFilter(label=_("School"), queryset=visible_schools)
+    school = django_filters.ModelChoiceFilter(label=gettext_lazy("School"), queryset=visible_schools)
 
     class Meta:
         model = Student
@@ -46,13 +48,39 @@ class UnvisitedFilter(DistributionFilter):
         return unvisited_students(queryset, term)
 
 
-class UnvisitedListView(StaffViewMixin, FilterView):
+class UnvisitedListView(StaffViewMixin, ExcelExportMixin, FilterView):
     """未家访学生: students on the roster without a visit in the term (the current one by default)."""
 
     filterset_class = UnvisitedFilter
     template_name = "aid/unvisited.html"
     paginate_by = 50
     context_object_name = "students"
+    export_title = gettext_lazy("Students not visited")
+    export_list_name = "unvisited_students"
+
+    def export_columns(self):
+        return (
+            ExportColumn(_("Name"), 10),
+            ExportColumn(_("School"), 26),
+            ExportColumn(_("Township"), 12),
+            ExportColumn(_("Grade"), 10),
+            ExportColumn(_("Class"), 8),
+            ExportColumn(_("Pairing teacher"), 10),
+            ExportColumn(_("Last visit"), 12, DATE_FORMAT),
+        )
+
+    def export_rows(self, students):
+        not_paired = _("Not paired")
+        for student in students.iterator(chunk_size=2000):
+            yield (
+                student.name,
+                student.school.name,
+                student.school.region.name,
+                student.get_grade_display(),
+                student.class_name,
+                student.teacher_name or not_paired,
+                student.last_visited_on,
+            )
 
     def get_queryset(self):
         teacher = Pairing.objects.active().filter(student_id=OuterRef("pk")).values("teacher__full_name")

@@ -19,9 +19,10 @@ from django.views.generic import FormView, TemplateView
 from django_filters.views import FilterView
 
 from students.choices import Grade, Role, Stage
+from students.exports import DATE_FORMAT, WHOLE_NUMBER, ExportColumn
 from students.filters import DistributionFilter, visible_schools
 from students.models import School, Student
-from students.views.base import StaffViewMixin
+from students.views.base import ExcelExportMixin, StaffViewMixin
 
 from .. import services, teacher_import
 from ..forms_pairings import (
@@ -169,7 +170,7 @@ class UnpairedFilter(DistributionFilter):
         return queryset.search(value)
 
 
-class UnpairedListView(PairingStaffMixin, FilterView):
+class UnpairedListView(PairingStaffMixin, ExcelExportMixin, FilterView):
     """未结对学生: students on the roster without a teacher, paired in bulk from the list."""
 
     filterset_class = UnpairedFilter
@@ -177,6 +178,27 @@ class UnpairedListView(PairingStaffMixin, FilterView):
     paginate_by = 50
     context_object_name = "students"
     bulk_form = None
+    export_title = gettext_lazy("Unpaired students")
+    export_list_name = "unpaired_students"
+
+    def export_columns(self):
+        return (
+            ExportColumn(_("Name"), 10),
+            ExportColumn(_("School"), 26),
+            ExportColumn(_("Grade"), 10),
+            ExportColumn(_("Class"), 8),
+            ExportColumn(_("Township"), 12),
+        )
+
+    def export_rows(self, students):
+        for student in students.iterator(chunk_size=2000):
+            yield (
+                student.name,
+                student.school.name,
+                student.get_grade_display(),
+                student.class_name,
+                student.school.region.name,
+            )
 
     def get_queryset(self):
         return services.unpaired_students(self.request.user).select_related("school__region")
@@ -231,19 +253,43 @@ class ReassignmentFilter(django_filters.FilterSet):
         fields = []
 
 
-class ReassignmentListView(PairingStaffMixin, FilterView):
+class ReassignmentListView(PairingStaffMixin, ExcelExportMixin, FilterView):
     """需重新安排结对: active pairings whose teacher left or moved to another school."""
 
     filterset_class = ReassignmentFilter
     template_name = "aid/reassignment.html"
     paginate_by = 50
     context_object_name = "pairings"
+    export_title = gettext_lazy("Pairings needing reassignment")
+    export_list_name = "pairings_needing_reassignment"
+
+    def export_columns(self):
+        return (
+            ExportColumn(_("Student"), 10),
+            ExportColumn(_("School"), 26),
+            ExportColumn(_("Township"), 12),
+            ExportColumn(_("Teacher"), 10),
+            ExportColumn(_("Why"), 26),
+            ExportColumn(_("Paired since"), 12, DATE_FORMAT),
+        )
+
+    def export_rows(self, pairings):
+        for pairing in pairings.iterator(chunk_size=2000):
+            student, teacher = pairing.student, pairing.teacher
+            yield (
+                student.name,
+                student.school.name,
+                student.school.region.name,
+                str(teacher),
+                pairing.reassignment_reason(),
+                pairing.started_on,
+            )
 
     def get_queryset(self):
         return (
             Pairing.objects.visible_to(self.request.user)
             .needing_reassignment()
-            .select_related("student__school", "teacher__school")
+            .select_related("student__school__region", "teacher__school")
             .order_by("student__school__name", "student__name", "pk")
         )
 
@@ -272,7 +318,7 @@ class TeacherFilter(django_filters.FilterSet):
         )
 
 
-class TeacherListView(PairingStaffMixin, FilterView):
+class TeacherListView(PairingStaffMixin, ExcelExportMixin, FilterView):
     """Teachers of the schools in scope with their number of paired students.
 
     Each row has a small form to set the teacher's password (POST here): imported
@@ -283,6 +329,34 @@ class TeacherListView(PairingStaffMixin, FilterView):
     template_name = "aid/teacher_list.html"
     paginate_by = 50
     context_object_name = "teachers"
+    export_title = gettext_lazy("Teachers")
+    export_list_name = "teachers"
+    export_carries_personal_data = True  # logins are mobile phone numbers
+
+    def export_columns(self):
+        return (
+            ExportColumn(_("Name"), 10),
+            ExportColumn(_("Login (mobile phone)"), 14),
+            ExportColumn(_("Subject or duty"), 14),
+            ExportColumn(_("School"), 26),
+            ExportColumn(_("Paired students"), 10, WHOLE_NUMBER),
+            ExportColumn(_("Account"), 10),
+            ExportColumn(_("Password"), 10),
+        )
+
+    def export_rows(self, teachers):
+        active, left = _("Active"), _("Left")
+        password_set, not_set = _("Set"), _("Not set yet")
+        for teacher in teachers.iterator(chunk_size=2000):
+            yield (
+                str(teacher),
+                teacher.username,
+                teacher.subject,
+                teacher.school.name if teacher.school else "",
+                teacher.active_pairings,
+                active if teacher.is_active else left,
+                password_set if teacher.has_usable_password() else not_set,
+            )
 
     def get_queryset(self):
         return (

@@ -11,8 +11,9 @@ from django.utils.translation import gettext_lazy
 from django.views.generic import DetailView, FormView
 from django_filters.views import FilterView
 
+from students.exports import DATE_FORMAT, WHOLE_NUMBER, ExportColumn
 from students.filters import visible_schools
-from students.views.base import StaffViewMixin
+from students.views.base import ExcelExportMixin, StaffViewMixin
 
 from .. import services
 from ..forms_pairings import ActivityForm, SchoolPairingForm
@@ -35,7 +36,7 @@ class SchoolPairingFilter(django_filters.FilterSet):
         return queryset.filter(Q(lead_school_id=school.pk) | Exists(supported))
 
 
-class SchoolPairingListView(StaffViewMixin, FilterView):
+class SchoolPairingListView(StaffViewMixin, ExcelExportMixin, FilterView):
     """Each pairing with its supported schools and its activities this term; pairings with
     none this term (paper-only pairings) are flagged."""
 
@@ -43,6 +44,31 @@ class SchoolPairingListView(StaffViewMixin, FilterView):
     template_name = "aid/school_pairing_list.html"
     paginate_by = 50
     context_object_name = "pairings"
+    export_title = gettext_lazy("School pairings")
+    export_list_name = "school_pairings"
+
+    def export_columns(self):
+        return (
+            ExportColumn(_("Supporting school"), 26),
+            ExportColumn(_("Township"), 12),
+            ExportColumn(_("Supported schools"), 40),
+            ExportColumn(_("Started on"), 12, DATE_FORMAT),
+            ExportColumn(_("Ended on"), 12, DATE_FORMAT),
+            ExportColumn(_("Activities this term"), 10, WHOLE_NUMBER),
+            ExportColumn(_("Last activity"), 12, DATE_FORMAT),
+        )
+
+    def export_rows(self, pairings):
+        for pairing in pairings.iterator(chunk_size=2000):
+            yield (
+                pairing.lead_school.name,
+                pairing.lead_school.region.name,
+                "、".join(school.name for school in pairing.supported_schools.all()),
+                pairing.started_on,
+                pairing.ended_on,
+                pairing.term_activities if self.term else None,
+                pairing.last_activity_on,
+            )
 
     def get(self, request, *args, **kwargs):
         self.term = Term.objects.current()

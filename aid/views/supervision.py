@@ -12,7 +12,7 @@ from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
+from django.utils.translation import gettext_lazy, pgettext
 from django.views import View
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 from django_filters.views import FilterView
@@ -20,9 +20,18 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.utils import get_column_letter
 
-from students.exports import BOLD, FORMULA_STARTS, ExportColumn, text_cell, xlsx_response
+from students.exports import (
+    BOLD,
+    DATE_FORMAT,
+    FORMULA_STARTS,
+    MONEY_FORMAT,
+    WHOLE_NUMBER,
+    ExportColumn,
+    text_cell,
+    xlsx_response,
+)
 from students.models import Region, School
-from students.views.base import StaffViewMixin
+from students.views.base import ExcelExportMixin, StaffViewMixin
 from students.views.registry import display_value
 
 from .. import supervision
@@ -39,8 +48,6 @@ from ..models import GridGroup, Inspection, Rectification, SchoolProject
 
 User = get_user_model()
 CLOSED = Rectification.Status.CLOSED
-MONEY_FORMAT = "#,##0.00"
-DATE_FORMAT = "yyyy-mm-dd"
 
 
 class SupervisionViewMixin(StaffViewMixin):
@@ -98,10 +105,38 @@ def grid_queryset(user):
     )
 
 
-class GridListView(SupervisionViewMixin, ListView):
+def joined_names(objects):
+    """People or townships in one cell, as the pages list them: 张三、李四."""
+    return "、".join(str(obj) for obj in objects)
+
+
+class GridListView(SupervisionViewMixin, ExcelExportMixin, ListView):
     template_name = "aid/grid_list.html"
     context_object_name = "grids"
     paginate_by = 50
+    export_title = gettext_lazy("Grid groups")
+    export_list_name = "grid_groups"
+
+    def export_columns(self):
+        return (
+            ExportColumn(_("Grid group"), 16),
+            ExportColumn(_("Grid leader"), 10),
+            ExportColumn(_("Members"), 30),
+            ExportColumn(_("Townships covered"), 30),
+            ExportColumn(_("Items to rectify"), 10, WHOLE_NUMBER),
+            ExportColumn(_("Overdue"), 10, WHOLE_NUMBER),
+        )
+
+    def export_rows(self, grids):
+        for grid in grids.iterator(chunk_size=2000):
+            yield (
+                grid.name,
+                str(grid.leader),
+                joined_names(grid.members.all()),
+                joined_names(grid.townships.all()),
+                grid.open_count,
+                grid.overdue_count,
+            )
 
     def get_queryset(self):
         figures = rectification_figures("inspections__rectifications", timezone.localdate())
@@ -196,11 +231,42 @@ class GridUpdateView(GridFormView):
 # ---------------------------------------------------------------------------------------
 
 
-class InspectionListView(SupervisionViewMixin, FilterView):
+class InspectionListView(SupervisionViewMixin, ExcelExportMixin, FilterView):
     filterset_class = InspectionFilter
     template_name = "aid/inspection_list.html"
     context_object_name = "inspections"
     paginate_by = 50
+    export_title = gettext_lazy("Inspections")
+    export_list_name = "inspections"
+
+    def export_columns(self):
+        return (
+            ExportColumn(_("Date"), 12, DATE_FORMAT),
+            ExportColumn(_("School"), 26),
+            ExportColumn(_("Township"), 12),
+            ExportColumn(_("Grid group"), 16),
+            ExportColumn(_("Inspectors"), 24),
+            ExportColumn(_("Not satisfactory"), 10, WHOLE_NUMBER),
+            ExportColumn(_("Items to rectify"), 10, WHOLE_NUMBER),
+            ExportColumn(_("Rectification items"), 10, WHOLE_NUMBER),
+            ExportColumn(_("Overdue"), 10, WHOLE_NUMBER),
+            ExportColumn(_("Findings"), 40),
+        )
+
+    def export_rows(self, inspections):
+        for inspection in inspections.iterator(chunk_size=2000):
+            yield (
+                inspection.inspected_on,
+                inspection.school.name,
+                inspection.school.region.name,
+                inspection.grid.name,
+                joined_names(inspection.inspectors.all()),
+                inspection.unsatisfactory_count,
+                inspection.open_count,
+                inspection.rectification_count,
+                inspection.overdue_count,
+                inspection.findings,
+            )
 
     def get_queryset(self):
         return (
@@ -319,11 +385,41 @@ class InspectionDetailView(SupervisionViewMixin, DetailView):
 # ---------------------------------------------------------------------------------------
 
 
-class RectificationListView(SupervisionViewMixin, FilterView):
+class RectificationListView(SupervisionViewMixin, ExcelExportMixin, FilterView):
     filterset_class = RectificationFilter
     template_name = "aid/rectification_list.html"
     context_object_name = "rectifications"
     paginate_by = 50
+    export_title = gettext_lazy("Rectification items")
+    export_list_name = "rectification_items"
+
+    def export_columns(self):
+        return (
+            ExportColumn(_("School"), 26),
+            ExportColumn(_("Township"), 12),
+            ExportColumn(_("What must be put right"), 40),
+            ExportColumn(_("Deadline"), 12, DATE_FORMAT),
+            ExportColumn(_("Days overdue"), 10, WHOLE_NUMBER),
+            ExportColumn(pgettext("supervision", "Status"), 12),
+            ExportColumn(_("Closed on"), 12, DATE_FORMAT),
+            ExportColumn(_("Inspection date"), 12, DATE_FORMAT),
+            ExportColumn(_("Grid group"), 16),
+        )
+
+    def export_rows(self, rectifications):
+        today = timezone.localdate()
+        for rectification in rectifications.iterator(chunk_size=2000):
+            yield (
+                rectification.school.name,
+                rectification.school.region.name,
+                rectification.description,
+                rectification.deadline,
+                supervision.days_overdue(rectification, today) or None,  # empty when not overdue
+                rectification.get_status_display(),
+                rectification.closed_on,
+                rectification.inspection.inspected_on,
+                rectification.inspection.grid.name,
+            )
 
     def get_queryset(self):
         return (

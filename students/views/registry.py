@@ -5,7 +5,8 @@ from django.db import transaction
 from django.db.models import Count, Q, Sum
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
-from django.views.generic import DetailView, ListView, TemplateView
+from django.utils.translation import gettext_lazy
+from django.views.generic import DetailView, TemplateView
 from django_filters.views import FilterView
 
 from aid import dropout
@@ -14,11 +15,12 @@ from aid.models import DisbursementLine, DropoutCase, HomeVisit
 
 from .. import idnumber, services
 from ..choices import IN_SCHOOL_STATUSES, Stage
-from ..filters import StudentFilter
+from ..exports import COUNT_FORMAT, ExportColumn
+from ..filters import SchoolFilter, StudentFilter
 from ..masking import id_number_for
 from ..forms import HouseholdForm, LeaveRosterForm, StudentForm
 from ..models import Household, School, Student
-from .base import StaffViewMixin
+from .base import ExcelExportMixin, StaffViewMixin
 
 
 class StudentListView(StaffViewMixin, FilterView):
@@ -271,10 +273,13 @@ class StudentLeaveView(StaffViewMixin, TemplateView):
         return redirect(self.student)
 
 
-class SchoolListView(StaffViewMixin, ListView):
+class SchoolListView(StaffViewMixin, ExcelExportMixin, FilterView):
     template_name = "students/school_list.html"
+    filterset_class = SchoolFilter
     context_object_name = "schools"
     paginate_by = 100
+    export_title = gettext_lazy("Schools")
+    export_list_name = "schools"
 
     def get_queryset(self):
         on_roster = Q(students__left_roster_on__isnull=True)
@@ -289,6 +294,36 @@ class SchoolListView(StaffViewMixin, ListView):
             )
             .order_by("region__code", "name")
         )
+
+    def export_columns(self):
+        return (
+            ExportColumn(_("School"), 28),
+            ExportColumn(_("School code"), 14),
+            ExportColumn(_("Township"), 12),
+            ExportColumn(_("Stages taught"), 16),
+            ExportColumn(_("Urban or rural"), 10),
+            ExportColumn(_("Weak school"), 10),
+            ExportColumn(_("Poor village"), 10),
+            ExportColumn(_("Students on the roster"), 12, COUNT_FORMAT),
+            ExportColumn(_("In school"), 10, COUNT_FORMAT),
+            ExportColumn(_("Address"), 30),
+        )
+
+    def export_rows(self, schools):
+        urban, rural, yes = _("Urban"), _("Rural"), _("Yes")
+        for school in schools.iterator(chunk_size=2000):
+            yield (
+                school.name,
+                school.code,
+                school.region.name,
+                "、".join(str(label) for label in school.stage_labels()),
+                urban if school.is_urban else rural,
+                yes if school.is_weak else "",
+                yes if school.is_poor_village else "",
+                school.student_count,
+                school.in_school_count,
+                school.address,
+            )
 
 
 class SchoolDetailView(StaffViewMixin, DetailView):
