@@ -2,8 +2,8 @@
 
 Run it through bench/run, which starts a throwaway PostgreSQL server (see BENCHMARKS.md):
 
-    bench/run                                    # full sizes (about 15 minutes on 2 cores)
-    bench/run --export-rows 20000 --repeat 1 --export-repeat 1    # a quick run (about 2 minutes)
+    bench/run                                    # full sizes (about 10 minutes on 2 cores)
+    bench/run --export-rows 20000 --repeat 1 --export-repeat 1    # a quick run (about 1 minute)
     bench/run --markdown                         # the results as Markdown, as in BENCHMARKS.md
 
 DATABASE_URL must name a PostgreSQL server where the user may create databases. The import and
@@ -15,7 +15,8 @@ names is not touched.
 Import (one process; files of new students built with students.idnumber.make, region 371324):
   (a) bare openpyxl read-only iteration of the file: the floor for reading it
   (b) roster_import_check: read and validate (all rows new)
-  (c) roster_import_apply: check the stored file again, then write every row
+  (c) roster_import_apply: check again (the rows the check cleaned, placed in the registry as
+      it is now), then write every row
   (d) roster_import_check of an applied file again: every row unchanged (the idempotent path)
   plus the parts of (b) and (d): read_table alone and plan_import alone. (b) and (c) run once
   per file (--repeat files); every other step --repeat times on one file.
