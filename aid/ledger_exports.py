@@ -190,7 +190,7 @@ def dropout_rows(user, period, today):
     methods = dict(PersuasionAttempt.Method.choices)
     rows = []
     for number, case in enumerate(dropout_ledger(user, period), start=1):
-        student = case.student
+        student = case.record
         end = case.closed_on if case.closed_in_period else min(period.ends_on, today)
         rows.append([
             number,

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, Max, OuterRef
+from django.db.models import Exists, Max, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -157,16 +157,28 @@ def unvisited_high_risk(student_ids, period):
 
 def dropout_ledger(user, period):
     """辍学台账: every case open at some point in the period, with its persuasion record and,
-    if it closed by the end of the period, how (动态销号)."""
-    cases = (
+    if it closed by the end of the period, how (动态销号). Each case's `record` is its student
+    as on the day the case opened: the school and grade the student dropped out of, even if
+    they have moved since."""
+    record_when_opened = (
+        Student.history.filter(id=OuterRef("student_id"), history_date__date__lte=OuterRef("opened_on"))
+        .order_by("-history_date", "-history_id")
+        .values("history_id")[:1]
+    )
+    cases = list(
         DropoutCase.objects.visible_to(user)
         .filter(opened_on__lte=period.ends_on)
         .exclude(closed_on__lt=period.starts_on)
+        .annotate(record_id=Subquery(record_when_opened))
         .select_related("student__school__region", "student__household", "closed_by")
         .prefetch_related("attempts", "responsibles")
         .order_by("opened_on", "pk")
     )
+    records = Student.history.select_related("school__region").in_bulk(
+        [case.record_id for case in cases if case.record_id], field_name="history_id"
+    )
     for case in cases:
+        case.record = records.get(case.record_id, case.student)  # no history that old: as it is now
         case.closed_in_period = case.closed_on is not None and case.closed_on <= period.ends_on
         case.attempts_in_period = [a for a in case.attempts.all() if a.attempted_on <= period.ends_on]
-    return list(cases)
+    return cases

@@ -4,7 +4,7 @@ import datetime
 import pytest
 from django.core.exceptions import ValidationError
 
-from aid import dropout
+from aid import dropout, ledger_exports
 from aid.ledgers import Period, dropout_ledger, school_age_ledger, suspected_dropout_ledger
 from aid.models import DropoutCase
 from students import services
@@ -74,3 +74,22 @@ def test_closed_case_is_struck_off_in_its_period(school):
     dropout.case_close(actor=admin, case=case, outcome="returned")
     [entry] = dropout_ledger(admin, Period.current_month())
     assert entry.closed_in_period and entry.outcome == "returned"
+
+
+def test_dropout_ledger_shows_the_school_and_grade_the_student_dropped_out_of(school, other_school):
+    admin = BureauAdminFactory()
+    student = StudentFactory(school=school, stage="junior", grade="J1")
+    student.status = "dropped_out"
+    services.student_save(actor=admin, student=student)  # a case opens
+    case = DropoutCase.objects.get()
+    DropoutCase.objects.filter(pk=case.pk).update(opened_on=datetime.date(2026, 10, 10))
+    backdate(student, datetime.datetime(2026, 10, 10, 1, tzinfo=UTC))
+    student.refresh_from_db()
+    student.school, student.grade, student.status = other_school, "J2", "enrolled"  # moved since
+    services.student_save(actor=admin, student=student)
+
+    [entry] = dropout_ledger(admin, Period.parse("2026-10"))
+    columns, [row] = ledger_exports.dropout_rows(admin, Period.parse("2026-10"), datetime.date(2026, 11, 28))
+
+    assert (entry.record.school, entry.record.grade) == (school, "J1")
+    assert (row[2], row[3], row[6]) == (school.name, student.name, "七年级（初一）")
