@@ -109,8 +109,8 @@ def duplicates(program, term, lines):
 def ineligible(program, lines):
     """错发: lines for students not eligible on the payment date (today for unpaid lines).
 
-    Paid lines are checked against the student's record as it stood that day (history);
-    the household category is taken as it is now.
+    Paid lines are checked against the student's record, and its household's, as they stood
+    that day (history).
     """
     rules = program.eligibility_rules()
     as_paid = records_on_payment_dates([line for line in lines if line.paid_on])
@@ -126,28 +126,44 @@ def ineligible(program, lines):
 
 def records_on_payment_dates(lines):
     """For each paid line, the student's history record in force at the end of its payment
-    day (None if the student was not registered then). Two queries for any number of lines."""
+    day, with its household's record in force then (None if the student was not registered
+    then). Two queries for any number of lines."""
     if not lines:
         return {}
-    last_day = max(line.paid_on for line in lines)
-    history = Student.history.filter(
-        id__in={line.student_id for line in lines}, history_date__lte=end_of(last_day)
-    ).order_by("id", "history_date", "history_id")
-    by_student = {}
-    for record in history:
-        by_student.setdefault(record.id, []).append(record)
-    households = Household.objects.in_bulk(
-        {record.household_id for records in by_student.values() for record in records if record.household_id}
+    until = end_of(max(line.paid_on for line in lines))
+    students = histories(Student, {line.student_id for line in lines}, until)
+    households = histories(
+        Household, {r.household_id for records in students.values() for r in records if r.household_id}
     )
     found = {}
     for line in lines:
         moment = end_of(line.paid_on)
-        earlier = [r for r in by_student.get(line.student_id, []) if r.history_date <= moment]
-        record = earlier[-1] if earlier and earlier[-1].history_type != "-" else None
+        record = in_force(students.get(line.student_id, []), moment)
         if record is not None:
-            record.household = households.get(record.household_id)
+            records = households.get(record.household_id, [])
+            # A household recorded only after the payment: its first record is the best known.
+            household = in_force(records, moment) or (records[0] if records else None)
+            record.household = household.instance if household is not None else None
         found[line.pk] = record
     return found
+
+
+def histories(model, ids, until=None):
+    """The history records of these objects (up to `until`), oldest first, by object id."""
+    by_id = {}
+    records = model.history.filter(id__in=ids).order_by("id", "history_date", "history_id")
+    if until is not None:
+        records = records.filter(history_date__lte=until)
+    for record in records:
+        by_id.setdefault(record.id, []).append(record)
+    return by_id
+
+
+def in_force(records, moment):
+    """Of one object's records (oldest first), the one in force at `moment`; None before the
+    first or after a deletion."""
+    earlier = [record for record in records if record.history_date <= moment]
+    return earlier[-1] if earlier and earlier[-1].history_type != "-" else None
 
 
 def end_of(day):

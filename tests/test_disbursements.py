@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from aid import disbursements as d
 from aid.models import DisbursementBatch, DisbursementLine, PrecisionResolution, ProgramStandard
 from aid.precision import finding_resolve, precision_report
-from students.models import Student
+from students.models import Household, Student
 
 from .factories import (
     AidProgramFactory,
@@ -293,6 +293,33 @@ class TestPrecisionChecks:
         assert names["off_roster"] == [left_later.name]
         # Paid on 1 October while still on the roster: eligible on the payment date.
         assert left_later.name not in names["ineligible"]
+
+    def test_paid_lines_are_checked_against_the_household_category_of_the_payment_day(
+        self, county, program, clerks
+    ):
+        poor_then = make_student(county["primary"], category="registered_poor")
+        lifted_then = make_student(county["primary"], category="registered_lifted")
+        batch = DisbursementBatch.objects.create(
+            program=program, term=county["term"], region=county["county"], prepared_by=clerks["preparer"]
+        )
+        for student in (poor_then, lifted_then):
+            DisbursementLine.objects.create(
+                batch=batch, program=program, term=county["term"], student=student, school=student.school,
+                stage=student.stage, standard_amount=Decimal("500.00"), amount=Decimal("500.00"),
+                status="paid", paid_on=datetime.date(2026, 10, 1),
+            )
+        september = datetime.datetime(2026, 9, 1, tzinfo=datetime.timezone.utc)
+        Student.history.update(history_date=september)
+        Household.history.update(history_date=september)
+        # In November the first family is lifted out of poverty and the second falls back.
+        for student, category in ((poor_then, "registered_lifted"), (lifted_then, "registered_poor")):
+            student.household.category = category
+            student.household.save()
+
+        report = precision_report(clerks["preparer"], program, county["term"])
+
+        assert [f.student for f in report.findings["ineligible"]] == [lifted_then]
+        assert report.findings["ineligible"][0].detail == "家庭类别"
 
     def test_resolved_findings_are_kept_apart(self, county, program, clerks):
         d.batch_create(actor=clerks["preparer"], program=program, term=county["term"], region=county["county"])
