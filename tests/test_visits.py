@@ -612,6 +612,15 @@ def test_export_masks_id_numbers_for_a_viewer_and_is_not_logged(client_for, view
     assert ExportLog.objects.count() == 0
 
 
+def test_a_teachers_export_is_logged_for_the_logins_it_carries(client_for, exported_visit):
+    """Teachers see ID numbers masked, but colleagues' logins are mobile phone numbers."""
+    rows = exported_rows(client_for(exported_visit.author))
+
+    assert [row[1] for row in rows[1:]] == ["孙晓雨"]
+    log = ExportLog.objects.get()
+    assert (log.user, log.list_name, log.row_count) == (exported_visit.author, "visits", 1)
+
+
 def test_export_keeps_the_scope(client_for, exported_visit, other_school):
     HomeVisitFactory(student=StudentFactory(school=other_school))
     rows = exported_rows(client_for(SchoolAdminFactory(school=other_school)))
