@@ -146,6 +146,7 @@ def update(instances, field_names):
     assignments = ", ".join(f"{quote(f.column)} = staged.{quote(f.column)}" for f in fields[1:])
     pk = quote(model._meta.pk.column)
     with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {staging}")  # left by a failed call outside a transaction
         cursor.execute(f"CREATE TEMPORARY TABLE {staging} AS SELECT {columns} FROM {table} WITH NO DATA")
     copy_rows(model, fields, ([getattr(obj, f.attname) for f in fields] for obj in instances), table=staging)
     with connection.cursor() as cursor:
