@@ -305,6 +305,17 @@ class HomeVisitQuerySet(models.QuerySet):
         return self.filter(Exists(undelivered))
 
 
+class VisitDetailsHistory(models.Model):
+    """What each history record of a visit keeps beyond the visit's own fields: who else
+    came, the policy checklist and the items handed over, as they stood after that save
+    (services.visit_details), so a correction of those shows what it changed."""
+
+    details = models.JSONField(default=dict, blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+
 class HomeVisit(models.Model):
     """家访: what a teacher saw and agreed at a student's home (or on the phone)."""
 
@@ -348,7 +359,7 @@ class HomeVisit(models.Model):
     created_at = models.DateTimeField(_("recorded at"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = HistoricalRecords(excluded_fields=["updated_at"], bases=[VisitDetailsHistory])
     objects = HomeVisitQuerySet.as_manager()
 
     class Meta:

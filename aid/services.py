@@ -19,6 +19,7 @@ from .disbursements import record_visit_deliveries
 from .dropout import open_case_for_visit
 from .models import (
     ExchangeActivity,
+    HomeVisit,
     Pairing,
     PolicyCheck,
     SchoolPairing,
@@ -237,6 +238,29 @@ def _save_details(visit, student, other_visitors, policy_answers, applying, deli
     )
     record_visit_deliveries(visit, deliveries)
     open_case_for_visit(visit)
+    keep_details_in_history(visit)
+
+
+def visit_details(visit):
+    """Who else came, the checklist and the items handed over, as plain data."""
+    return {
+        "other_visitors": sorted(str(user) for user in visit.other_visitors.all()),
+        "policy_checks": sorted(
+            [check.program.name, check.delivered, check.reason]
+            for check in visit.policy_checks.select_related("program")
+        ),
+        "deliveries": sorted(
+            [delivery.item.name, delivery.quantity, delivery.item.unit]
+            for delivery in visit.deliveries.select_related("item")
+        ),
+    }
+
+
+def keep_details_in_history(visit):
+    """Store the details with the history record the visit's save has just made (the
+    details are saved after the visit itself, which needs its id first)."""
+    latest = visit.history.order_by("-history_date", "-history_id").values_list("history_id", flat=True)[:1]
+    HomeVisit.history.filter(history_id__in=latest).update(details=visit_details(visit))
 
 
 def visit_edit_permission(actor, visit, now=None):

@@ -309,6 +309,44 @@ def test_teacher_records_a_visit(client_for, teacher, school, paired_student):
     assert list(visit.deliveries.values_list("item__name", "quantity")) == [("书包", 2)]
 
 
+def test_a_correction_of_the_checklist_items_and_visitors_shows_in_the_history(
+    client_for, teacher, school, paired_student
+):
+    grant = AidProgramFactory(name="国家助学金")
+    meals = AidProgramFactory(name="营养改善计划")
+    bag = DeliveryItemFactory(name="书包")
+    li = TeacherFactory(school=school, full_name="李老师")
+    zhao = TeacherFactory(school=school, full_name="赵老师")
+    first = visit_data(
+        other_visitors=[li.pk],
+        **{f"policy_{grant.pk}": "yes", f"policy_{meals.pk}": "no", f"policy_{meals.pk}_reason": "学校尚未开餐",
+           f"item_{bag.pk}": "2"},
+    )
+    client_for(teacher).post(create_url(paired_student), first)
+    visit = HomeVisit.objects.get()
+    HomeVisit.objects.filter(pk=visit.pk).update(created_at=timezone.now() - 10 * DAY)
+    admin = SchoolAdminFactory(school=school, full_name="钱校长")
+    corrected = {
+        **first,
+        "other_visitors": [zhao.pk],
+        f"policy_{meals.pk}": "yes",
+        f"policy_{meals.pk}_reason": "",
+        f"item_{bag.pk}": "3",
+        "reason": "核对发放台账后更正",
+    }
+
+    client = client_for(admin)
+    assert client.post(update_url(visit), corrected).status_code == 302
+    latest = client.get(visit.get_absolute_url()).context["history"][0]
+
+    assert latest["record"].history_change_reason == "核对发放台账后更正"
+    assert [(str(c["field"]), c["old"], c["new"]) for c in latest["changes"]] == [
+        ("其他家访人员", "李老师", "赵老师"),
+        ("政策落实情况", "国家助学金：已落实、营养改善计划：未落实（学校尚未开餐）", "国家助学金：已落实、营养改善计划：已落实"),
+        ("发放物品", "书包 2个", "书包 3个"),
+    ]
+
+
 def test_a_policy_not_delivered_needs_a_reason(client_for, teacher, paired_student):
     """The message sits beside that line, and everything typed comes back (status 400)."""
     grant = AidProgramFactory(name="国家助学金")

@@ -253,8 +253,41 @@ def visit_history(visit, user):
                         "new": display_value(field, change.new, user),
                     }
                 )
+            changes += detail_changes(older.details, newer.details)
         entries.append({"record": newer, "changes": changes})
     return entries
+
+
+def detail_changes(older, newer):
+    """Changes to who else came, the checklist and the items, between two history records
+    (records made before the details were kept have none to compare)."""
+    if not (older and newer):
+        return []
+    labels = {
+        "other_visitors": HomeVisit._meta.get_field("other_visitors").verbose_name,
+        "policy_checks": _("Policy checklist"),
+        "deliveries": _("Items delivered"),
+    }
+    changes = []
+    for key, label in labels.items():
+        old, new = details_text(key, older[key]), details_text(key, newer[key])
+        if old != new:
+            changes.append({"field": label, "old": old, "new": new})
+    return changes
+
+
+def details_text(key, values):
+    """One kind of details as the visit page shows it: 李老师、赵老师 · 国家助学金：未落实（未到账） · 书包 2个."""
+    if key == "other_visitors":
+        parts = values
+    elif key == "policy_checks":
+        parts = [
+            f"{program}：{_('Delivered')}" if delivered else f"{program}：{_('Not delivered')}（{reason}）"
+            for program, delivered, reason in values
+        ]
+    else:
+        parts = [f"{item} {quantity}{unit}" for item, quantity, unit in values]
+    return "、".join(parts)
 
 
 # ---------------------------------------------------------------------------------------
