@@ -14,6 +14,7 @@ from .models import (
     DropoutCase,
     ExchangeActivity,
     GridGroup,
+    GridTownship,
     HomeVisit,
     Inspection,
     Pairing,
@@ -176,10 +177,17 @@ class DropoutCaseAdmin(admin.ModelAdmin):
     inlines = [CaseResponsibleInline, PersuasionAttemptInline]
 
 
+class GridTownshipInline(admin.TabularInline):
+    model = GridTownship
+    autocomplete_fields = ("region",)
+    extra = 1
+
+
 @admin.register(GridGroup)
 class GridGroupAdmin(admin.ModelAdmin):
     list_display = ("name", "region", "leader")
-    filter_horizontal = ("members", "townships")
+    filter_horizontal = ("members",)
+    inlines = (GridTownshipInline,)
 
 
 @admin.register(ChecklistItem)

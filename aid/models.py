@@ -893,7 +893,7 @@ class GridGroup(models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("members"), blank=True, related_name="grids_joined"
     )
     townships = models.ManyToManyField(
-        "students.Region", verbose_name=_("townships"), related_name="grid_groups"
+        "students.Region", verbose_name=_("townships"), related_name="grid_groups", through="GridTownship"
     )
 
     objects = GridGroupQuerySet.as_manager()
@@ -902,9 +902,23 @@ class GridGroup(models.Model):
         verbose_name = _("grid group")
         verbose_name_plural = _("grid groups")
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["region", "name"], name="grid_name_unique_in_county"),
+        ]
 
     def __str__(self):
         return self.name
+
+
+class GridTownship(models.Model):
+    """A township covered by a grid: each township by one grid at most."""
+
+    gridgroup = models.ForeignKey(GridGroup, on_delete=models.CASCADE)
+    region = models.ForeignKey("students.Region", on_delete=models.CASCADE)
+
+    class Meta:
+        db_table = "aid_gridgroup_townships"  # the table of the many-to-many it replaced
+        constraints = [models.UniqueConstraint(fields=["region"], name="township_in_one_grid")]
 
 
 class ChecklistItem(models.Model):

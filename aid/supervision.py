@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, DecimalField, F, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -236,17 +236,33 @@ def _check_grid(actor, *, grid, name, leader, members, townships):
     return county
 
 
+def _save_grid(actor, grid, *, name, leader, members, townships):
+    """Check the grid (None for a new one), then write it. The database holds the rules too
+    (one grid per township, one grid of a name per county): when a grid written meanwhile
+    breaks one, the check runs again to say which."""
+
+    def check():
+        return _check_grid(actor, grid=grid, name=name, leader=leader, members=members, townships=townships)
+
+    county = check()
+    saved = grid or GridGroup()
+    saved.name, saved.region, saved.leader = name.strip(), county, leader
+    try:
+        with transaction.atomic():
+            saved.save()
+            saved.members.set([member for member in members if member.pk != leader.pk])
+            saved.townships.set(townships)
+    except IntegrityError:
+        check()
+        raise
+    return saved
+
+
 @transaction.atomic
 def grid_create(*, actor, name, leader, townships, members=()):
     if not may_manage(actor):
         raise PermissionDenied
-    county = _check_grid(
-        actor, grid=None, name=name, leader=leader, members=members, townships=townships
-    )
-    grid = GridGroup.objects.create(name=name.strip(), region=county, leader=leader)
-    grid.members.set([member for member in members if member.pk != leader.pk])
-    grid.townships.set(townships)
-    return grid
+    return _save_grid(actor, None, name=name, leader=leader, members=members, townships=townships)
 
 
 @transaction.atomic
@@ -254,14 +270,7 @@ def grid_update(*, actor, grid, name, leader, townships, members=()):
     if not may_manage(actor) or not GridGroup.objects.visible_to(actor).filter(pk=grid.pk).exists():
         raise PermissionDenied
     grid = GridGroup.objects.select_for_update().get(pk=grid.pk)
-    county = _check_grid(
-        actor, grid=grid, name=name, leader=leader, members=members, townships=townships
-    )
-    grid.name, grid.region, grid.leader = name.strip(), county, leader
-    grid.save()
-    grid.members.set([member for member in members if member.pk != leader.pk])
-    grid.townships.set(townships)
-    return grid
+    return _save_grid(actor, grid, name=name, leader=leader, members=members, townships=townships)
 
 
 # ---------------------------------------------------------------------------------------

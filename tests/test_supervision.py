@@ -800,6 +800,35 @@ class TestGrids:
         assert "townships" in response.context["form"].errors
         assert not GridGroup.objects.filter(name="重复网格组").exists()
 
+    def test_the_database_keeps_a_township_in_one_grid_and_a_name_once_per_county(self, grids, place):
+        from django.db import IntegrityError, transaction
+
+        from aid.models import GridTownship
+
+        with pytest.raises(IntegrityError), transaction.atomic():
+            GridTownship.objects.create(gridgroup=grids["two"], region=place["towns"][0])
+        with pytest.raises(IntegrityError), transaction.atomic():
+            GridGroup.objects.create(region=place["county"], name="第一网格组", leader=grids["member"])
+
+    def test_a_grid_written_meanwhile_is_explained_not_crashed_on(self, bureau_admin, grids, place, monkeypatch):
+        """Another administrator saves a grid with the same township between the check and the write."""
+        town = TownshipFactory(parent=place["county"])
+        real_check = supervision._check_grid
+
+        def check_then_race(actor, **kwargs):
+            county = real_check(actor, **kwargs)
+            if not GridGroup.objects.filter(name="抢先网格组").exists():
+                rival = GridGroup.objects.create(region=county, name="抢先网格组", leader=grids["member"])
+                rival.townships.set([town])
+            return county
+
+        monkeypatch.setattr(supervision, "_check_grid", check_then_race)
+        with pytest.raises(ValidationError) as caught:
+            supervision.grid_create(actor=bureau_admin, name="新网格组", leader=grids["member"], townships=[town])
+
+        assert set(caught.value.message_dict) == {"townships"}
+        assert not GridGroup.objects.filter(name="新网格组").exists()
+
     def test_people_and_townships_of_another_county_are_refused(self, bureau_admin, place, grids):
         outsider = GridLeaderFactory(region=place["feixian"])
         teacher = TeacherFactory(school=place["schools"][0])
