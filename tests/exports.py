@@ -1,5 +1,6 @@
 """Reading back what an export view sent, for the tests of every list's Excel export."""
 import io
+import urllib.parse
 
 import openpyxl
 
@@ -16,3 +17,8 @@ def exported_rows(response):
     rows = [tuple(row) for row in sheet.iter_rows(values_only=True)]
     width = len(rows[0])
     return [row + (None,) * (width - len(row)) for row in rows]
+
+
+def exported_file_name(response):
+    """The file name the browser saves the export under."""
+    return urllib.parse.unquote(response["Content-Disposition"].split("''", 1)[1])

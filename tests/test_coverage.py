@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from aid.coverage import coverage_for
 
-from .exports import exported_rows
+from .exports import exported_file_name, exported_rows
 from .factories import (
     BureauAdminFactory,
     HomeVisitFactory,
@@ -218,6 +218,7 @@ class TestUnvisitedList:
             ("学生1", school.name, town, "Grade 4", "2班", "王老师", datetime.datetime(2025, 6, 10)),
             ("学生2", school.name, town, "Grade 5", "1班", "Not paired", None),  # never visited
         ]
+        assert exported_file_name(response).startswith("Students not visited（2025 秋季学期）_")
 
     def test_export_takes_a_fixed_number_of_queries(self, client_for, terms, bureau_admin, django_assert_max_num_queries):
         for _ in range(6):

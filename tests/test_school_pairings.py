@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from aid.models import ExchangeActivity, SchoolPairing
 
-from .exports import exported_rows
+from .exports import exported_file_name, exported_rows
 from .factories import (
     BureauAdminFactory,
     ExchangeActivityFactory,
@@ -116,6 +116,7 @@ class TestList:
             ("第一实验小学", city.region.name, f"{school.name}、偏远小学", datetime.datetime(2025, 3, 1), None,
              2, midnight(days(-1))),
         ]
+        assert exported_file_name(response).startswith(f"School pairings（{term.name}）_")
 
     def test_export_without_a_term_leaves_the_activities_empty(self, client_for, bureau_admin):
         pairing = SchoolPairingFactory(started_on=datetime.date(2026, 3, 1))

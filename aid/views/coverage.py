@@ -58,6 +58,10 @@ class UnvisitedListView(StaffViewMixin, ExcelExportMixin, FilterView):
     export_title = gettext_lazy("Students not visited")
     export_list_name = "unvisited_students"
 
+    def get_export_title(self):
+        term = self.filterset.form.cleaned_data.get("term") if self.filterset.is_valid() else None
+        return f"{self.export_title}（{term.name}）" if term else str(self.export_title)
+
     def export_columns(self):
         return (
             ExportColumn(_("Name"), 10),

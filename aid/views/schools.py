@@ -47,6 +47,9 @@ class SchoolPairingListView(StaffViewMixin, ExcelExportMixin, FilterView):
     export_title = gettext_lazy("School pairings")
     export_list_name = "school_pairings"
 
+    def get_export_title(self):
+        return f"{self.export_title}（{self.term.name}）" if self.term else str(self.export_title)
+
     def export_columns(self):
         return (
             ExportColumn(_("Supporting school"), 26),

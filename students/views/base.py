@@ -6,6 +6,8 @@ from django.utils import timezone
 
 from ..exports import log_export, stream_xlsx
 
+SHEET_TITLE_LENGTH = 31  # Excel's limit
+
 
 class StaffViewMixin(LoginRequiredMixin):
     """Login required; views that change data set `writes = True` and are denied to
@@ -41,12 +43,13 @@ class ExcelExportMixin:
     def get(self, request, *args, **kwargs):
         if request.GET.get("export") != "xlsx":
             return super().get(request, *args, **kwargs)
-        title = str(self.export_title)
+        objects = self.export_objects()
+        title = self.get_export_title()
         response = stream_xlsx(
             f"{title}_{timezone.localdate():%Y%m%d}.xlsx",
-            title,
+            title[:SHEET_TITLE_LENGTH],
             self.export_columns(),
-            self.export_rows(self.export_objects()),
+            self.export_rows(objects),
         )
         if self.export_carries_personal_data:
             query = request.GET.copy()
@@ -59,14 +62,19 @@ class ExcelExportMixin:
             )
         return response
 
+    def get_export_title(self):
+        """The sheet's title and the file name's start; a list of one term adds the term."""
+        return str(self.export_title)
+
     def export_objects(self):
-        """The list's objects before pagination, filtered as the page filters them."""
+        """The list's objects before pagination, filtered as the page filters them (the
+        filterset is kept as self.filterset, as the page keeps it)."""
         if not hasattr(self, "get_filterset_class"):
             return self.get_queryset()
-        filterset = self.get_filterset(self.get_filterset_class())
-        if not filterset.is_bound or filterset.is_valid() or not self.get_strict():
-            return filterset.qs
-        return filterset.queryset.none()
+        self.filterset = self.get_filterset(self.get_filterset_class())
+        if not self.filterset.is_bound or self.filterset.is_valid() or not self.get_strict():
+            return self.filterset.qs
+        return self.filterset.queryset.none()
 
     def export_columns(self):
         raise NotImplementedError
