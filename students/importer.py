@@ -45,7 +45,7 @@ from .models import (
     SnapshotAbsence,
     Student,
 )
-from .spreadsheets import RawTable, SpreadsheetRefused, read_table
+from .spreadsheets import RawTable, SpreadsheetRefused, read_table, table_from_json, table_to_json
 
 __all__ = [
     "COLUMNS",
@@ -794,23 +794,6 @@ def read_roster(content, file_name):
     return read_table(io.BytesIO(content), file_name, **import_limits())
 
 
-def plan_for(roster_import, actor):
-    """Check the stored file again (the registry may have changed since); the parsed rows
-    are reused when the check ran in this same process (the import command)."""
-    table = getattr(roster_import, "parsed_table", None) or read_roster(
-        bytes(roster_import.content), roster_import.file_name
-    )
-    snapshot = None
-    if roster_import.is_snapshot:
-        snapshot = roster_import.snapshot_school or roster_import.snapshot_region
-    return plan_import(
-        table,
-        actor=actor,
-        mapping_override=roster_import.column_mapping or None,
-        snapshot=snapshot,
-    )
-
-
 @contextlib.contextmanager
 def collector_paused():
     """Pause Python's cyclic garbage collector during a bulk step (as a decorator).
@@ -827,6 +810,35 @@ def collector_paused():
     finally:
         if was_enabled:
             gc.enable()
+
+
+def rows_of(roster_import):
+    """The rows of a checked import's file: those parsed in this process (the import
+    command), else those kept at the check, else (imports checked before the rows were
+    kept) the stored file parsed again. Kept on the instance for the next step."""
+    table = getattr(roster_import, "parsed_table", None)
+    if table is None:
+        if roster_import.rows_read:
+            table = table_from_json(roster_import.rows_read)
+        else:
+            table = read_roster(bytes(roster_import.content), roster_import.file_name)
+        roster_import.parsed_table = table
+    return table
+
+
+@collector_paused()
+def plan_for(roster_import, actor):
+    """Check the import's rows again: the registry may have changed since."""
+    table = rows_of(roster_import)
+    snapshot = None
+    if roster_import.is_snapshot:
+        snapshot = roster_import.snapshot_school or roster_import.snapshot_region
+    return plan_import(
+        table,
+        actor=actor,
+        mapping_override=roster_import.column_mapping or None,
+        snapshot=snapshot,
+    )
 
 
 @collector_paused()
@@ -853,6 +865,7 @@ def roster_import_check(*, actor, file, file_name, is_snapshot=False, snapshot_s
         file_name=file_name[:255],
         checksum=hashlib.sha256(content).hexdigest(),
         content=content,
+        rows_read=table_to_json(table),
         column_mapping={str(index): key for index, key in plan.header.mapping.items()},
         is_snapshot=is_snapshot,
         snapshot_school=snapshot_school if is_snapshot else None,
@@ -867,14 +880,17 @@ def roster_import_check(*, actor, file, file_name, is_snapshot=False, snapshot_s
 @collector_paused()
 def roster_import_remap(*, actor, roster_import, column_mapping):
     """Check the same file again with the user's corrections to the column mapping."""
-    roster_import = RosterImport.objects.visible_to(actor).get(pk=roster_import.pk)
+    roster_import = RosterImport.objects.visible_to(actor).without_files().get(pk=roster_import.pk)
     if roster_import.state != RosterImport.State.CHECKED:
         raise ValidationError(_("This import was already applied."))
     roster_import.column_mapping = {str(index): key for index, key in column_mapping.items() if key}
     plan = plan_for(roster_import, actor)
     store_counts(roster_import, plan)
-    roster_import.save()
+    roster_import.save(update_fields=[*COUNT_FIELDS, "column_mapping"])
     return plan
+
+
+COUNT_FIELDS = ["created_count", "updated_count", "unchanged_count", "error_count"]
 
 
 def store_counts(roster_import, plan):
@@ -893,14 +909,16 @@ def roster_import_apply(*, actor, roster_import):
     Raises ImportHasErrors (nothing written) when any row has an error.
     """
     parsed_table = getattr(roster_import, "parsed_table", None)
-    roster_import = RosterImport.objects.visible_to(actor).select_for_update(of=("self",)).get(pk=roster_import.pk)
+    roster_import = (
+        RosterImport.objects.visible_to(actor).without_files().select_for_update(of=("self",)).get(pk=roster_import.pk)
+    )
     if roster_import.state != RosterImport.State.CHECKED:
         raise ValidationError(_("This import was already applied."))
     roster_import.parsed_table = parsed_table
     plan = plan_for(roster_import, actor)
     store_counts(roster_import, plan)
     if plan.has_errors:
-        roster_import.save()
+        roster_import.save(update_fields=COUNT_FIELDS)
         raise ImportHasErrors(plan)
     now = timezone.now()
     rows = plan.rows_with("new") + plan.rows_with("updated")
@@ -913,7 +931,7 @@ def roster_import_apply(*, actor, roster_import):
     )
     roster_import.state = RosterImport.State.APPLIED
     roster_import.applied_at = now
-    roster_import.save()
+    roster_import.save(update_fields=[*COUNT_FIELDS, "state", "applied_at"])
     return plan
 
 
@@ -1045,7 +1063,9 @@ def roster_import_revert(*, actor, roster_import):
     Students it created are removed (the history keeps them), students it updated get their
     earlier values back, and households it created go when no student is left in them.
     """
-    roster_import = RosterImport.objects.visible_to(actor).select_for_update(of=("self",)).get(pk=roster_import.pk)
+    roster_import = (
+        RosterImport.objects.visible_to(actor).without_files().select_for_update(of=("self",)).get(pk=roster_import.pk)
+    )
     if roster_import.state != RosterImport.State.APPLIED:
         raise ValidationError(_("Only an applied import can be reverted."))
     touched_students, touched_households = revert_blockers(roster_import)

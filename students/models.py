@@ -429,6 +429,10 @@ class RosterImportQuerySet(models.QuerySet):
             return self.filter(uploaded_by__school_id=user.school_id)
         return self.none()
 
+    def without_files(self):
+        """Without the file and its rows as read (megabytes each), which load when used."""
+        return self.defer("content", "rows_read")
+
 
 class RosterImport(models.Model):
     """One uploaded roster file: checked, then applied as a whole, and revertible."""
@@ -445,6 +449,11 @@ class RosterImport(models.Model):
     file_name = models.CharField(_("file name"), max_length=255)
     checksum = models.CharField(_("SHA-256 checksum"), max_length=64)
     content = models.BinaryField(_("file content"), editable=False)
+    # The rows as the check read them (spreadsheets.table_to_json): later steps (the check
+    # page, the column mapping, the apply, the error report) start from them instead of
+    # parsing the file again. JSON text rather than jsonb, which would turn 3.7E+17 into an
+    # integer and hide an ID number that Excel stored as a number.
+    rows_read = models.TextField(_("rows as read"), blank=True, editable=False)
     column_mapping = models.JSONField(_("column mapping"), default=dict, blank=True)
     is_snapshot = models.BooleanField(
         _("full snapshot"),

@@ -10,6 +10,7 @@ import contextlib
 import csv
 import datetime
 import io
+import json
 import logging
 import zipfile
 from dataclasses import dataclass, field
@@ -79,6 +80,42 @@ class RawTable:
     # What a reader computed from these rows, kept with them so that reading the table again
     # in the same process can reuse it (the importer keeps its cleaned rows here).
     derived: dict = field(default_factory=dict, repr=False, compare=False)
+
+
+def table_to_json(table):
+    """The table as JSON text, to keep and read back with table_from_json (dates tagged)."""
+    return json.dumps(
+        {
+            "format": table.format,
+            "encoding": table.encoding,
+            "sheet_name": table.sheet_name,
+            "rows": [[row.number, row.values] for row in table.rows],
+        },
+        default=_tagged,
+        ensure_ascii=False,
+    )
+
+
+def table_from_json(text):
+    data = json.loads(text, object_hook=_untagged)
+    rows = [RawRow(number, values) for number, values in data["rows"]]
+    return RawTable(format=data["format"], encoding=data["encoding"], sheet_name=data["sheet_name"], rows=rows)
+
+
+def _tagged(value):
+    if isinstance(value, datetime.datetime):
+        return {"datetime": value.isoformat()}
+    if isinstance(value, datetime.date):
+        return {"date": value.isoformat()}
+    return str(value)  # a time of day or a duration: the importer reads it as its text anyway
+
+
+def _untagged(tagged):
+    if "datetime" in tagged:
+        return datetime.datetime.fromisoformat(tagged["datetime"])
+    if "date" in tagged:
+        return datetime.date.fromisoformat(tagged["date"])
+    return tagged
 
 
 def read_table(fileobj, filename, *, max_bytes=20 * MB, max_rows=50_000, max_inflated_bytes=200 * MB):

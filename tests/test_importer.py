@@ -189,6 +189,33 @@ class TestApplying:
         assert roster_import.state == "applied" and roster_import.created_count == 3
         assert len(roster_import.checksum) == 64
 
+    def test_a_later_request_starts_from_the_rows_kept_at_the_check(self, admin, county, monkeypatch):
+        """The check page, the mapping and the apply come in later requests: they read the
+        rows kept with the import, not the file, and an ID that Excel stored as a number
+        still reads as one."""
+        rows = three_rows(county) + [roster_row("李四", float(id_number_for(9)[:-1] + "0"), "兰陵县向城镇中心小学")]
+        checked, _plan = check(admin, xlsx_bytes(rows))
+
+        def parse_again(*args, **kwargs):
+            raise AssertionError("the file was parsed again")
+
+        monkeypatch.setattr(importer, "read_table", parse_again)
+        later = RosterImport.objects.get(pk=checked.pk)  # as a later request loads it
+        with pytest.raises(importer.ImportHasErrors) as refused:
+            importer.roster_import_apply(actor=admin, roster_import=later)
+
+        assert [(e.row_number, e.column) for e in refused.value.plan.errors] == [(7, "身份证号")]
+        assert "文本" in refused.value.plan.errors[0].message
+        assert not Student.objects.exists()
+
+    def test_an_import_checked_before_rows_were_kept_reads_its_file(self, admin, county):
+        checked, _plan = check(admin, xlsx_bytes(three_rows(county)))
+        RosterImport.objects.filter(pk=checked.pk).update(rows_read="")
+
+        plan = importer.roster_import_apply(actor=admin, roster_import=RosterImport.objects.get(pk=checked.pk))
+
+        assert plan.counts["new"] == 3 and Student.objects.count() == 3
+
     def test_one_bad_row_and_nothing_is_written(self, admin, county):
         rows = three_rows(county) + [roster_row("坏行", "123", "兰陵县向城镇中心小学")]
         roster_import, plan = check(admin, xlsx_bytes(rows))

@@ -19,7 +19,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import translation
 from openpyxl.styles import Font
 
-from students.spreadsheets import MB, RawRow, SpreadsheetRefused, read_table
+from students.spreadsheets import MB, RawRow, RawTable, SpreadsheetRefused, read_table, table_from_json, table_to_json
 
 TITLE = "《XX县建档立卡学生花名册》"
 HEADER = ["序号", "姓名", "身份证号", "学校", "出生日期", "金额"]
@@ -504,3 +504,17 @@ def test_refusal_carries_its_message():
     error = SpreadsheetRefused("消息")
 
     assert error.message == str(error) == "消息"
+
+
+def test_a_table_kept_as_json_reads_back_the_same():
+    table = read(xlsx_bytes(roster_workbook()))
+    table.rows.append(RawRow(99, ["文本", 7, 2.5, ID_AS_FLOAT, True, None, datetime.date(2010, 5, 1), ENROLLED_AT]))
+
+    assert table_from_json(table_to_json(table)) == table
+    assert type(table_from_json(table_to_json(table)).rows[-1].values[3]) is float
+
+
+def test_a_time_of_day_is_kept_as_its_text():
+    table = RawTable("xlsx", "", "Sheet", [RawRow(1, [datetime.time(8, 30)])])
+
+    assert table_from_json(table_to_json(table)).rows == [RawRow(1, ["08:30:00"])]

@@ -22,9 +22,9 @@ class ImportViewMixin(StaffViewMixin):
 
     def get_import(self):
         return get_object_or_404(
-            RosterImport.objects.visible_to(self.request.user).select_related(
-                "uploaded_by", "snapshot_school", "snapshot_region"
-            ),
+            RosterImport.objects.visible_to(self.request.user)
+            .without_files()
+            .select_related("uploaded_by", "snapshot_school", "snapshot_region"),
             pk=self.kwargs["pk"],
         )
 
@@ -60,7 +60,7 @@ class RosterImportView(ImportViewMixin, View):
         return render_check(request, roster_import, plan)
 
     def render_page(self, form, status=200):
-        imports = RosterImport.objects.visible_to(self.request.user).select_related("uploaded_by")[:20]
+        imports = RosterImport.objects.visible_to(self.request.user).without_files().select_related("uploaded_by")[:20]
         return render(
             self.request, self.template_name, {"form": form, "imports": imports}, status=status
         )
@@ -169,7 +169,7 @@ class RosterImportReportView(ImportViewMixin, View):
 
     def get(self, request, pk):
         roster_import = self.get_import()
-        table = importer.read_roster(bytes(roster_import.content), roster_import.file_name)
+        table = importer.rows_of(roster_import)
         plan = importer.plan_for(roster_import, request.user)
         workbook = error_report_workbook(plan, table)
         stem = roster_import.file_name.rsplit(".", 1)[0]
