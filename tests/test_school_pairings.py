@@ -118,6 +118,16 @@ class TestList:
         ]
         assert exported_file_name(response).startswith(f"School pairings（{term.name}）_")
 
+    def test_a_term_name_with_a_slash_makes_a_valid_sheet_title(self, client_for, bureau_admin, term):
+        term.name = "2026/2027 学年第一学期"
+        term.save()
+        SchoolPairingFactory(started_on=datetime.date(2026, 3, 1))
+
+        response = client_for(bureau_admin).get(reverse("aid:school_pairing_list"), {"export": "xlsx"})
+
+        assert exported_file_name(response).startswith("学校结对帮扶（2026-2027 学年第一学期）_")
+        assert len(exported_rows(response)) == 2
+
     def test_export_without_a_term_leaves_the_activities_empty(self, client_for, bureau_admin):
         pairing = SchoolPairingFactory(started_on=datetime.date(2026, 3, 1))
         ExchangeActivityFactory(pairing=pairing, held_on=datetime.date(2026, 4, 8))

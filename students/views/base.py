@@ -1,12 +1,15 @@
 """The base of every page: login required, read-only roles kept out of writing views; the
 Excel export every list page offers."""
+import re
+
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from ..exports import log_export, stream_xlsx
 
-SHEET_TITLE_LENGTH = 31  # Excel's limit
+SHEET_TITLE_LENGTH = 31  # Excel's limits
+NOT_IN_SHEET_TITLES = re.compile(r"[\[\]:*?/\\]")
 
 
 class StaffViewMixin(LoginRequiredMixin):
@@ -44,7 +47,7 @@ class ExcelExportMixin:
         if request.GET.get("export") != "xlsx":
             return super().get(request, *args, **kwargs)
         objects = self.export_objects()
-        title = self.get_export_title()
+        title = NOT_IN_SHEET_TITLES.sub("-", self.get_export_title())  # a term named 2026/2027
         response = stream_xlsx(
             f"{title}_{timezone.localdate():%Y%m%d}.xlsx",
             title[:SHEET_TITLE_LENGTH],
