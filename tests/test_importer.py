@@ -170,6 +170,26 @@ class TestRowErrors:
         [(_r, column, _m)] = self.errors_of(admin, [roster_row("张小明", id_number_for(1), "向城镇")])
         assert column == "学校"
 
+    def test_a_student_on_another_schools_roster_is_not_taken_over(self, county):
+        school_admin = SchoolAdminFactory(school=county["primary"])
+        elsewhere = StudentFactory(school=county["junior"], name="王小刚", stage="junior", grade="J2")
+        left = StudentFactory(
+            school=county["junior"], name="李小红", stage="junior", grade="J3",
+            left_roster_on=datetime.date(2026, 7, 1), left_roster_reason="other",
+        )
+        rows = [
+            roster_row("王小刚", elsewhere.id_number, "兰陵县向城镇中心小学", 学段="小学", 年级="六年级"),
+            roster_row("李小红", left.id_number, "兰陵县向城镇中心小学", 学段="小学", 年级="六年级"),
+        ]
+
+        _, plan = check(school_admin, xlsx_bytes(rows))
+
+        [error] = plan.errors
+        assert (error.row_number, error.column) == (plan.rows[0].number, "身份证号")
+        assert "兰陵县向城镇初级中学" in error.message
+        # Off the roster elsewhere: the school registers the student again.
+        assert (plan.rows[1].action, plan.rows[1].student) == ("updated", left)
+
     def test_school_admin_cannot_import_into_another_school(self, county):
         school_admin = SchoolAdminFactory(school=county["primary"])
         _, plan = check(school_admin, xlsx_bytes([roster_row("王小刚", id_number_for(3), "兰陵县向城镇初级中学", 学段="初中", 年级="初二")]))
