@@ -7,7 +7,20 @@ students in scope by school, and the township subtotals and the total are sums o
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Exists, OuterRef
+from django.utils.translation import gettext as _
+from openpyxl import Workbook
 
+from students.exports import (
+    BOLD,
+    COUNT_FORMAT,
+    ExportColumn,
+    put_cell,
+    set_a4_print,
+    style_table,
+    write_facts_row,
+    write_header,
+    write_title,
+)
 from students.models import Student
 
 from .models import HomeVisit
@@ -95,3 +108,64 @@ def coverage_total(user, term):
         .aggregate(total=Count("pk"), visited=Count("pk", filter=visited_in(term)))
     )
     return Figure(total=counts["total"], visited=counts["visited"])
+
+
+# ---------------------------------------------------------------------------------------
+# The table as rows, and as a printable workbook
+# ---------------------------------------------------------------------------------------
+
+SHARE_FORMAT = "0.0"
+
+
+def figure_cells(figure):
+    """Students, visited, not visited, and the share visited in percent (one decimal; empty
+    when there is nobody to visit)."""
+    share = round(figure.share, 1) if figure.share is not None else None
+    return [figure.total, figure.visited, figure.unvisited, share]
+
+
+def coverage_rows(coverage, *, subtotals):
+    """(is a subtotal, [township, school, *figure_cells]) for each school, and after each
+    township's schools its subtotal when asked. The total is coverage.total."""
+    for township in coverage.townships:
+        for school in township.schools:
+            yield False, [township.name, school.school_name, *figure_cells(school.figure)]
+        if subtotals:
+            label = _("%(township)s subtotal") % {"township": township.name}
+            yield True, [label, "", *figure_cells(township.subtotal)]
+
+
+def coverage_workbook(coverage, unit, today):
+    """The coverage page as a bureau sends it upward: A4 portrait, township subtotals and the
+    total in bold."""
+    columns = (
+        ExportColumn(_("Township"), 16),
+        ExportColumn(_("School"), 30),
+        ExportColumn(_("Students on the roster"), 11, COUNT_FORMAT),
+        ExportColumn(_("Visited"), 9, COUNT_FORMAT),
+        ExportColumn(_("Not visited"), 9, COUNT_FORMAT),
+        ExportColumn(_("Coverage (%)"), 10, SHARE_FORMAT),
+    )
+    term = coverage.term
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = _("Home-visit coverage")
+    write_title(sheet, f"{_('Home-visit coverage')}（{term.name}）", len(columns))
+    write_facts_row(sheet, 2, (
+        (1, 2, _("Reporting unit: %(unit)s") % {"unit": unit}),
+        (3, 4, _("Period: %(start)s to %(end)s") % {
+            "start": term.starts_on.isoformat(), "end": term.ends_on.isoformat(),
+        }),
+        (5, 6, _("Made on %(date)s") % {"date": today.isoformat()}),
+    ))
+    write_header(sheet, 3, columns)
+    rows = [*coverage_rows(coverage, subtotals=True), (True, [_("Total"), "", *figure_cells(coverage.total)])]
+    for row_number, (bold, values) in enumerate(rows, start=4):
+        for column, value in enumerate(values, start=1):
+            cell = put_cell(sheet, row_number, column, value)
+            if bold:
+                cell.font = BOLD
+    style_table(sheet, 4, 3 + len(rows), columns)
+    set_a4_print(sheet, columns, title_rows="3:3", orientation="portrait")
+    sheet.freeze_panes = "A4"
+    return workbook

@@ -5,10 +5,10 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from students.exports import BOLD, BORDER, CENTER, MONEY_FORMAT
+from students.exports import BOLD, BORDER, CENTER, COUNT_FORMAT, MONEY_FORMAT
 
-COUNT = "#,##0"
-PERCENT = "0.0"
+from .coverage import coverage_rows, figure_cells
+
 
 
 def county_summary_workbook(board, *, scope, today):
@@ -19,26 +19,20 @@ def county_summary_workbook(board, *, scope, today):
 
     rows = [[row.label, *[row.counts[status] for status, _label in board.statuses], row.total] for row in board.stages]
     totals = [_("Total"), *[sum(r[i] for r in rows) for i in range(1, len(board.statuses) + 2)]]
-    sheet(workbook, pgettext("summary sheet", "Students"), title, today, [_("Stage"), *[label for _s, label in board.statuses], _("Total")], rows, totals, COUNT)
+    sheet(workbook, pgettext("summary sheet", "Students"), title, today, [_("Stage"), *[label for _s, label in board.statuses], _("Total")], rows, totals, COUNT_FORMAT)
 
     sheet(
         workbook, pgettext("summary sheet", "Pairing"), title, today, [_("Students on the roster"), _("Paired"), _("Not paired"), _("Share paired (%)")],
-        [[board.total, board.paired, board.unpaired, round(board.paired_share or 0, 1)]], None, COUNT,
+        [[board.total, board.paired, board.unpaired, round(board.paired_share or 0, 1)]], None, COUNT_FORMAT,
     )
 
-    coverage_rows = []
-    if board.coverage is not None:
-        for township in board.coverage.townships:
-            for school in township.schools:
-                f = school.figure
-                coverage_rows.append([township.name, school.school_name, f.total, f.visited, f.unvisited, round(f.share or 0, 1)])
-    total = board.coverage.total if board.coverage is not None else None
+    coverage = board.coverage
     sheet(
         workbook, pgettext("summary sheet", "Home visits"), f"{title} · {term}", today,
         [_("Township"), _("School"), _("Students"), _("Visited"), _("Not visited"), _("Coverage (%)")],
-        coverage_rows,
-        [_("Total"), "", total.total, total.visited, total.unvisited, round(total.share or 0, 1)] if total else None,
-        COUNT,
+        [values for _subtotal, values in coverage_rows(coverage, subtotals=False)] if coverage else [],
+        [_("Total"), "", *figure_cells(coverage.total)] if coverage else None,
+        COUNT_FORMAT,
     )
 
     money_rows = [[m.name, m.planned_count, m.planned, m.paid_count, m.paid, m.open_findings] for m in board.money]
@@ -47,7 +41,7 @@ def county_summary_workbook(board, *, scope, today):
     money_sheet = sheet(
         workbook, pgettext("summary sheet", "Aid"), f"{title} · {term}", today,
         [_("Aid program"), _("Students planned"), _("Amount planned"), _("Students paid"), _("Amount paid"), _("Open precision findings")],
-        money_rows, money_total, COUNT,
+        money_rows, money_total, COUNT_FORMAT,
     )
     for row in money_sheet.iter_rows(min_row=4, min_col=3, max_col=5):
         for cell in row:
@@ -57,12 +51,12 @@ def county_summary_workbook(board, *, scope, today):
     sheet(
         workbook, pgettext("summary sheet", "Dropout control"), title, today,
         [_("Open dropout cases"), _("Days the oldest has been open")],
-        [[board.open_cases, board.oldest_case_days if board.oldest_case_days is not None else "—"]], None, COUNT,
+        [[board.open_cases, board.oldest_case_days if board.oldest_case_days is not None else "—"]], None, COUNT_FORMAT,
     )
     sheet(
         workbook, pgettext("summary sheet", "Supervision"), title, today,
         [_("Overdue rectification items"), _("School pairings with no activity this term")],
-        [[board.overdue_rectifications, board.idle_school_pairings]], None, COUNT,
+        [[board.overdue_rectifications, board.idle_school_pairings]], None, COUNT_FORMAT,
     )
     return workbook
 

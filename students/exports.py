@@ -1,6 +1,7 @@
 """Spreadsheets that leave the app: built with openpyxl, sent as .xlsx downloads."""
 import datetime
 import io
+import re
 import tempfile
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -31,6 +32,16 @@ WHOLE_NUMBER = "0"
 MONEY_FORMAT = "#,##0.00"
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+
+
+SHEET_TITLE_LENGTH = 31  # Excel's limit
+NOT_IN_SHEET_TITLES = re.compile(r"[\[\]:*?/\\]")
+
+
+def sheet_safe(text):
+    """Text fit for a sheet title or a file name: / \\ [ ] : * ? become dashes (a term
+    named 2026/2027, say)."""
+    return NOT_IN_SHEET_TITLES.sub("-", text)
 
 
 def xlsx_response(workbook, file_name):

@@ -1,9 +1,11 @@
 """Home-visit coverage (家访覆盖率): figures checked against counts made by hand."""
 import datetime
+import io
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from openpyxl import load_workbook
 
 from aid.coverage import coverage_for
 
@@ -122,6 +124,39 @@ class TestCoverageView:
         assert f'{unvisited}?term={term}&amp;school={county["schools"]["A"].pk}' in page
         assert f'{unvisited}?term={term}&amp;region={county["townships"][0].code}' in page
         assert "50.0%" in page and "丁小学" not in page
+
+    def test_export_is_the_table_with_subtotals_and_total(
+        self, client_for, county, terms, bureau_admin, django_assert_max_num_queries
+    ):
+        client = client_for(bureau_admin)
+        page = client.get(reverse("aid:coverage")).content.decode()
+        term = terms["current"]
+        assert f'href="?term={term.pk}&amp;export=xlsx" id="export-coverage"' in page
+
+        with django_assert_max_num_queries(6):
+            response = client.get(reverse("aid:coverage"), {"term": term.pk, "export": "xlsx"})
+
+        sheet = load_workbook(io.BytesIO(response.content)).active
+        rows = [row for row in sheet.iter_rows(min_row=3, values_only=True)]
+        assert rows == [
+            ("乡镇（街道）", "学校", "在册学生", "已家访", "未家访", "覆盖率（%）"),
+            ("一镇", "乙小学", 2, 1, 1, 50.0),
+            ("一镇", "甲小学", 4, 2, 2, 50.0),
+            ("一镇小计", None, 6, 3, 3, 50.0),
+            ("二镇", "丙小学", 2, 1, 1, 50.0),
+            ("二镇小计", None, 2, 1, 1, 50.0),
+            ("合计", None, 8, 4, 4, 50.0),
+        ]
+        assert sheet["A1"].value == "家访覆盖率（本学期）"
+        assert [sheet.cell(9, column).font.bold for column in range(1, 7)] == [True] * 6
+        assert exported_file_name(response).startswith("家访覆盖率（本学期）_")
+
+    def test_export_keeps_a_school_admin_to_their_school(self, client_for, county, terms):
+        admin = SchoolAdminFactory(school=county["schools"]["C"])
+        response = client_for(admin).get(reverse("aid:coverage"), {"export": "xlsx"})
+
+        sheet = load_workbook(io.BytesIO(response.content)).active
+        assert [row[1] for row in sheet.iter_rows(min_row=4, values_only=True)] == ["丙小学", None, None]
 
     def test_choose_another_term(self, client_for, county, terms, bureau_admin):
         response = client_for(bureau_admin).get(reverse("aid:coverage"), {"term": terms["previous"].pk})

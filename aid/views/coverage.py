@@ -1,25 +1,39 @@
 """Home-visit coverage (家访覆盖率) by school and township, and the unvisited students."""
 import django_filters
 from django.db.models import OuterRef, Subquery
+from django.http import Http404
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic import TemplateView
 from django_filters.views import FilterView
 
-from students.exports import DATE_FORMAT, ExportColumn
+from students.exports import DATE_FORMAT, ExportColumn, sheet_safe, xlsx_response
 from students.filters import DistributionFilter, visible_schools
 from students.models import Student
 from students.views.base import ExcelExportMixin, StaffViewMixin
 
-from ..coverage import coverage_for, unvisited_students
+from ..coverage import coverage_for, coverage_workbook, unvisited_students
 from ..forms_pairings import TermForm
 from ..models import HomeVisit, Pairing, Term
 
 
 class CoverageView(StaffViewMixin, TemplateView):
-    """The share of students on the roster visited at least once in the chosen term."""
+    """The share of students on the roster visited at least once in the chosen term; with
+    ?export=xlsx the same table as a printable workbook."""
 
     template_name = "aid/coverage.html"
+
+    def get(self, request, *args, **kwargs):
+        if request.GET.get("export") != "xlsx":
+            return super().get(request, *args, **kwargs)
+        context = self.get_context_data(**kwargs)
+        if context["term"] is None:
+            raise Http404
+        today = timezone.localdate()
+        workbook = coverage_workbook(context["coverage"], str(request.user.scope_label), today)
+        title = sheet_safe(f"{_('Home-visit coverage')}（{context['term'].name}）")
+        return xlsx_response(workbook, f"{title}_{today:%Y%m%d}.xlsx")
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -1,15 +1,10 @@
 """The base of every page: login required, read-only roles kept out of writing views; the
 Excel export every list page offers."""
-import re
-
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
-from ..exports import log_export, stream_xlsx
-
-SHEET_TITLE_LENGTH = 31  # Excel's limits
-NOT_IN_SHEET_TITLES = re.compile(r"[\[\]:*?/\\]")
+from ..exports import SHEET_TITLE_LENGTH, log_export, sheet_safe, stream_xlsx
 
 
 class StaffViewMixin(LoginRequiredMixin):
@@ -47,7 +42,7 @@ class ExcelExportMixin:
         if request.GET.get("export") != "xlsx":
             return super().get(request, *args, **kwargs)
         objects = self.export_objects()
-        title = NOT_IN_SHEET_TITLES.sub("-", self.get_export_title())  # a term named 2026/2027
+        title = sheet_safe(self.get_export_title())
         response = stream_xlsx(
             f"{title}_{timezone.localdate():%Y%m%d}.xlsx",
             title[:SHEET_TITLE_LENGTH],
