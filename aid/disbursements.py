@@ -73,6 +73,12 @@ def _bump(batch):
     batch.version += 1
 
 
+def _school_lines_changed(batch, school_id):
+    """A school's lines changed: its confirmation no longer holds, and the batch has a new version."""
+    SchoolConfirmation.objects.filter(batch=batch, school_id=school_id).delete()
+    _bump(batch)
+
+
 def may_make_move(actor, batch, to_state):
     role = TRANSITIONS.get((batch.state, to_state))
     if role is None or not is_bureau_admin(actor):
@@ -154,8 +160,7 @@ def line_remove(*, actor, line, reason, expected_version):
     line.removed_reason = reason.strip()
     line._history_user = actor
     line.save()
-    SchoolConfirmation.objects.filter(batch=batch, school_id=line.school_id).delete()
-    _bump(batch)
+    _school_lines_changed(batch, line.school_id)
     return line
 
 
@@ -192,8 +197,7 @@ def line_add(*, actor, batch, student, reason, expected_version):
             _("%(name)s already has %(program)s for %(term)s.")
             % {"name": student.name, "program": batch.program.name, "term": batch.term.name}
         ) from None
-    SchoolConfirmation.objects.filter(batch=batch, school_id=student.school_id).delete()
-    _bump(batch)
+    _school_lines_changed(batch, student.school_id)
     return line
 
 
@@ -211,8 +215,7 @@ def line_set_amount(*, actor, line, amount, reason, expected_version):
     line.amount_reason = "" if amount == line.standard_amount else reason.strip()
     line._history_user = actor
     line.save()
-    SchoolConfirmation.objects.filter(batch=batch, school_id=line.school_id).delete()
-    _bump(batch)
+    _school_lines_changed(batch, line.school_id)
     return line
 
 

@@ -32,7 +32,7 @@ from students.exports import (
 )
 from students.models import Region, School
 from students.views.base import ExcelExportMixin, StaffViewMixin
-from students.views.registry import display_value
+from students.views.registry import history_entries
 
 from .. import supervision
 from ..filters_supervision import InspectionFilter, ProjectFilter, RectificationFilter
@@ -429,28 +429,6 @@ class RectificationListView(SupervisionViewMixin, ExcelExportMixin, FilterView):
         )
 
 
-def rectification_history(rectification, user):
-    """The item's history records, newest first, each with the fields it changed."""
-    records = list(
-        rectification.history.select_related("history_user").order_by("-history_date", "-history_id")
-    )
-    entries = []
-    for newer, older in zip(records, records[1:] + [None]):
-        changes = []
-        if older is not None:
-            for change in newer.diff_against(older, excluded_fields=["reported_at"]).changes:
-                field = Rectification._meta.get_field(change.field)
-                changes.append(
-                    {
-                        "field": field.verbose_name,
-                        "old": display_value(field, change.old, user),
-                        "new": display_value(field, change.new, user),
-                    }
-                )
-        entries.append({"record": newer, "changes": changes})
-    return entries
-
-
 class RectificationUpdateView(SupervisionViewMixin, TemplateView):
     """The item with its history; the school reports what it did, the grid (or the
     bureau) closes or reopens it. The form posted says which by its `action`."""
@@ -482,7 +460,7 @@ class RectificationUpdateView(SupervisionViewMixin, TemplateView):
             rectification=rectification,
             inspection=rectification.inspection,
             action_forms=forms,
-            history=rectification_history(rectification, user),
+            history=history_entries(rectification, user, excluded_fields=["reported_at"]),
         )
         return self.render_to_response(context, status=status)
 

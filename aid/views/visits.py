@@ -21,7 +21,7 @@ from students.exports import ExportColumn, log_export, stream_xlsx
 from students.masking import id_number_for
 from students.models import Student
 from students.views.base import StaffViewMixin
-from students.views.registry import display_value
+from students.views.registry import history_entries
 
 from .. import services
 from ..coverage import visited_in
@@ -226,7 +226,7 @@ class VisitDetailView(StaffViewMixin, DetailView):
             student_visible=Student.objects.visible_to(self.request.user)
             .filter(pk=visit.student_id)
             .exists(),
-            history=visit_history(visit, self.request.user),
+            history=history_entries(visit, self.request.user, more_changes=detail_changes),
             labels={
                 field.name: field.verbose_name
                 for field in (*HomeVisit._meta.fields, *HomeVisit._meta.many_to_many)
@@ -235,32 +235,10 @@ class VisitDetailView(StaffViewMixin, DetailView):
         return context
 
 
-def visit_history(visit, user):
-    """The visit's history records, newest first, each with the fields it changed."""
-    records = list(
-        visit.history.select_related("history_user").order_by("-history_date", "-history_id")
-    )
-    entries = []
-    for newer, older in zip(records, records[1:] + [None]):
-        changes = []
-        if older is not None:
-            for change in newer.diff_against(older).changes:
-                field = HomeVisit._meta.get_field(change.field)
-                changes.append(
-                    {
-                        "field": field.verbose_name,
-                        "old": display_value(field, change.old, user),
-                        "new": display_value(field, change.new, user),
-                    }
-                )
-            changes += detail_changes(older.details, newer.details)
-        entries.append({"record": newer, "changes": changes})
-    return entries
-
-
 def detail_changes(older, newer):
     """Changes to who else came, the checklist and the items, between two history records
     (records made before the details were kept have none to compare)."""
+    older, newer = older.details, newer.details
     if not (older and newer):
         return []
     labels = {

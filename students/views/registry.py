@@ -60,7 +60,9 @@ class StudentDetailView(StaffViewMixin, DetailView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["history"] = history_entries(self.object, self.request.user)
+        context["history"] = history_entries(
+            self.object, self.request.user, excluded_fields=["updated_at", "created_at"]
+        )
         context.update(casework_of(self.object, self.request.user))
         context["siblings"] = (
             Student.objects.visible_to(self.request.user)
@@ -115,21 +117,22 @@ def received_by_term(student, user):
     return terms
 
 
-def history_entries(student, user):
-    """The student's history, newest first, each with the fields it changed.
+def history_entries(instance, user, *, excluded_fields=(), more_changes=None):
+    """The instance's history records, newest first, each with the fields it changed,
+    shown as `user` may see them (ID numbers in old values masked like the current one).
 
-    ID numbers in old values are masked like the current one for roles that may not see them.
+    `more_changes(older, newer)` adds changes that are not the model's own fields.
     """
     records = list(
-        student.history.select_related("history_user").order_by("-history_date", "-history_id")
+        instance.history.select_related("history_user").order_by("-history_date", "-history_id")
     )
+    model = type(instance)
     entries = []
     for newer, older in zip(records, records[1:] + [None]):
         changes = []
         if older is not None:
-            delta = newer.diff_against(older, excluded_fields=["updated_at", "created_at"])
-            for change in delta.changes:
-                field = Student._meta.get_field(change.field)
+            for change in newer.diff_against(older, excluded_fields=list(excluded_fields)).changes:
+                field = model._meta.get_field(change.field)
                 changes.append(
                     {
                         "field": field.verbose_name,
@@ -137,6 +140,8 @@ def history_entries(student, user):
                         "new": display_value(field, change.new, user),
                     }
                 )
+            if more_changes is not None:
+                changes += more_changes(older, newer)
         entries.append({"record": newer, "changes": changes})
     return entries
 
