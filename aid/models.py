@@ -8,7 +8,7 @@ import datetime
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, ExpressionWrapper, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext, pgettext_lazy
@@ -27,8 +27,8 @@ class TermQuerySet(models.QuerySet):
     def current(self, today=None):
         """The term that contains today, or else the latest one that has started."""
         today = today or timezone.localdate()
-        term = self.filter(starts_on__lte=today, ends_on__gte=today).first()
-        return term or self.filter(starts_on__lte=today).order_by("-starts_on").first()
+        contains_today = ExpressionWrapper(Q(ends_on__gte=today), output_field=models.BooleanField())
+        return self.filter(starts_on__lte=today).order_by(contains_today.desc(), "-starts_on").first()
 
 
 class Term(models.Model):

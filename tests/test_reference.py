@@ -1,4 +1,5 @@
 """Bureau administrators maintain the reference lists in the admin site, and nothing else."""
+import datetime
 import io
 
 import pytest
@@ -34,3 +35,16 @@ def test_unknown_region_is_refused():
 
     with pytest.raises(CommandError):
         call_command("bureau_admin", "li", "--region", "999999", stdout=io.StringIO())
+
+
+def test_the_current_term_contains_the_day_or_else_is_the_latest_begun():
+    autumn = Term.objects.create(name="2026 秋季学期", starts_on="2026-09-01", ends_on="2027-01-20")
+    summer_school = Term.objects.create(name="2026 暑期班", starts_on="2026-07-15", ends_on="2026-12-31")  # overlaps
+    spring = Term.objects.create(name="2027 春季学期", starts_on="2027-02-20", ends_on="2027-07-10")
+    on = datetime.date.fromisoformat
+    assert Term.objects.current(on("2026-08-01")) == summer_school
+    assert Term.objects.current(on("2026-12-31")) == autumn  # both contain it: the later begun
+    assert Term.objects.current(on("2027-01-10")) == autumn  # only autumn contains it
+    assert Term.objects.current(on("2027-02-01")) == autumn  # the holiday: the term just over
+    assert Term.objects.current(on("2027-02-20")) == spring
+    assert Term.objects.current(on("2026-07-01")) is None
