@@ -83,22 +83,36 @@ CONCERNS = ("希望学校多关注孩子心理。", "担心营养跟不上。", 
 MEASURES = ("每周电话联系一次，每月入户一次。", "协调村委会落实低保。", "为孩子申请流量补贴，学校提供学习资料。")
 
 
+def autumn_term(year):
+    return Term(name=f"{year} 秋季学期", starts_on=datetime.date(year, 9, 1), ends_on=datetime.date(year + 1, 1, 20))
+
+
+def spring_term(year):
+    return Term(name=f"{year} 春季学期", starts_on=datetime.date(year, 2, 20), ends_on=datetime.date(year, 7, 10))
+
+
+def term_started_by(day):
+    """The demo calendar's latest term to have started by `day`: the term under way, or in
+    a holiday the one just over. Autumn runs 1 September to 20 January, spring 20 February
+    to 10 July."""
+    if day >= datetime.date(day.year, 9, 1):
+        return autumn_term(day.year)
+    if day >= datetime.date(day.year, 2, 20):
+        return spring_term(day.year)
+    return autumn_term(day.year - 1)
+
+
 def build_terms(today):
-    """The seed story's term, and the current and previous terms of today's school year."""
-    terms = [Term(name="2020 春季学期", starts_on=datetime.date(2020, 2, 17), ends_on=datetime.date(2020, 7, 10))]
-    if today.month >= 9 or today.month == 1:
-        year = today.year if today.month >= 9 else today.year - 1
-        terms += [
-            Term(name=f"{year} 春季学期", starts_on=datetime.date(year, 2, 20), ends_on=datetime.date(year, 7, 10)),
-            Term(name=f"{year} 秋季学期", starts_on=datetime.date(year, 9, 1), ends_on=datetime.date(year + 1, 1, 20)),
-        ]
-    else:
-        year = today.year
-        terms += [
-            Term(name=f"{year - 1} 秋季学期", starts_on=datetime.date(year - 1, 9, 1), ends_on=datetime.date(year, 1, 20)),
-            Term(name=f"{year} 春季学期", starts_on=datetime.date(year, 2, 20), ends_on=datetime.date(year, 7, 10)),
-        ]
-    return [Term.objects.get_or_create(name=t.name, defaults={"starts_on": t.starts_on, "ends_on": t.ends_on})[0] for t in terms]
+    """The seed story's term, then the terms around today: the one before, the current one
+    (in a holiday, the one just over) and the next, whatever the day of the year."""
+    current = term_started_by(today)
+    previous = term_started_by(current.starts_on - datetime.timedelta(days=1))
+    following = spring_term(current.ends_on.year) if current.starts_on.month == 9 else autumn_term(current.starts_on.year)
+    story = Term(name="2020 春季学期", starts_on=datetime.date(2020, 2, 17), ends_on=datetime.date(2020, 7, 10))
+    return [
+        Term.objects.get_or_create(name=t.name, defaults={"starts_on": t.starts_on, "ends_on": t.ends_on})[0]
+        for t in (story, previous, current, following)
+    ]
 
 
 def build_programs(bus_schools):
@@ -244,13 +258,11 @@ def build_school_pairings(rng, schools, bureau, term, today):
             )
 
 
-def build_batches(programs, region, terms, preparer, approver):
+def build_batches(programs, region, previous, current, preparer, approver, today):
     """Last term's grants paid and closed, this term's boarding subsidy approved and the
     senior grant still a draft at the schools; then three mistakes for the precision
     checks: a paid student who left the roster, a new boarder left out, and a subsidy for a
     student who has since dropped out."""
-    previous, current = terms[-2], terms[-1]
-
     def create(program, term):
         batch = d.batch_create(actor=preparer, program=program, term=term, region=region)
         batch.refresh_from_db()
@@ -273,14 +285,14 @@ def build_batches(programs, region, terms, preparer, approver):
     d.batch_close(actor=preparer, batch=grant, expected_version=grant.version)
     boarding = confirm_and_submit(create(programs["家庭经济困难寄宿生生活补助"], current))
     create(programs["国家助学金（普通高中）"], current)
-    plant_findings(grant, boarding, preparer)
+    plant_findings(grant, boarding, preparer, today)
     return [grant, boarding]
 
 
-def plant_findings(grant, boarding, actor):
+def plant_findings(grant, boarding, actor, today):
     paid = grant.lines.select_related("student").first()
     if paid is not None:
-        student_leave_roster(actor=actor, student=paid.student, on=timezone.localdate(), reason=LeaveReason.MOVED_AWAY)
+        student_leave_roster(actor=actor, student=paid.student, on=today, reason=LeaveReason.MOVED_AWAY)
     included = boarding.lines.values("student_id")
     new_boarder = (
         Student.objects.on_roster()
@@ -299,8 +311,7 @@ def build_casework(rng, *, county, students, schools, users, password, today=Non
     """Everything above for the demo county; `users` are the demo users by username.
     Returns the extra logins it made: the first grid leader and Zichuan's bureau."""
     today = today or timezone.localdate()
-    terms = build_terms(today)
-    current = Term.objects.current(today) or terms[-1]
+    _story, previous, current, _following = build_terms(today)
     bus_schools = [s for s in schools if s.stages == [Stage.PRIMARY] and not s.is_urban][:3]
     programs = build_programs(bus_schools)
     items = {item.name: item for item in DeliveryItem.objects.all()}
@@ -309,11 +320,11 @@ def build_casework(rng, *, county, students, schools, users, password, today=Non
     pairings = build_pairings(rng, students, teachers, users["teacher"], users["school1"], current)
     build_visits(rng, pairings, current, programs, items, today)
     build_school_pairings(rng, schools, users["bureau"], current, today)
-    build_batches(programs, county, [t for t in terms if t.starts_on <= today][-2:], users["bureau"], users["approver"])
+    build_batches(programs, county, previous, current, users["bureau"], users["approver"], today)
     build_dropout_cases(rng, Student.objects.filter(school__in=schools), users["bureau"], today)
     townships = sorted({school.region for school in schools}, key=lambda region: region.code)
     grids = build_grids(rng, county, townships, schools, password, today)
-    build_projects(rng, schools)
+    build_projects(rng, schools, today)
     return [grids[0].leader, build_zichuan(password)]
 
 
@@ -428,8 +439,8 @@ def inspect(rng, grid, leader, school, items, today):
     )
 
 
-def build_projects(rng, schools):
-    """A few projects in Lanling's rural schools."""
+def build_projects(rng, schools, today):
+    """A few projects in Lanling's rural schools, begun about eight months ago."""
     rural = [s for s in schools if not s.is_urban][:6]
     kinds = (SchoolProject.Type.TOILET, SchoolProject.Type.IT, SchoolProject.Type.BUILDING)
     for index, school in enumerate(rural):
@@ -437,7 +448,7 @@ def build_projects(rng, schools):
         SchoolProject.objects.create(
             school=school, name=f"{school.name}{SchoolProject.Type(kind).label}", type=kind,
             investment=Decimal(rng.choice(("380000.00", "560000.00", "1250000.00"))),
-            funding_source=F.COUNTY, started_on=datetime.date(2026, 4, 1),
+            funding_source=F.COUNTY, started_on=today - datetime.timedelta(days=240),
             status=SchoolProject.Status.COMPLETED if index % 2 else SchoolProject.Status.UNDERWAY,
         )
 

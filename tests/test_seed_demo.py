@@ -1,12 +1,29 @@
 """seed_demo builds a valid demo county with a login per role, and never builds it twice."""
+import datetime
 import io
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db.models import Count, Max, Min
 
+from aid.models import (
+    DisbursementBatch,
+    DisbursementLine,
+    DropoutCase,
+    ExchangeActivity,
+    HomeVisit,
+    Inspection,
+    Pairing,
+    PersuasionAttempt,
+    Rectification,
+    SchoolProject,
+    Term,
+)
 from students import idnumber
 from students.choices import Role, stage_of_grade
 from students.models import Student, User
+
+from .dates import term_dates
 
 pytestmark = pytest.mark.django_db
 
@@ -117,3 +134,54 @@ def test_every_student_has_a_creation_record_in_the_history():
     history = Student.history.filter(history_type="+")
     assert history.count() == STUDENTS
     assert set(history.values_list("history_change_reason", flat=True)) == {"演示数据"}
+
+
+# The calendar's hard days: the last day of the autumn term, the day after it, the winter
+# holiday, the first day of spring and of autumn, the summer holiday and 29 February.
+HARD_DAYS = ["2027-01-20", "2027-01-21", "2027-02-10", "2027-02-20", "2027-07-20", "2027-09-01", "2028-02-29"]
+
+# Every dated record of the demo, by its model and the field that must not lie ahead.
+DATED_FIELDS = [
+    (Pairing, "started_on"),
+    (HomeVisit, "visited_on"),
+    (ExchangeActivity, "held_on"),
+    (DisbursementBatch, "paid_on"),
+    (DisbursementLine, "paid_on"),
+    (DropoutCase, "opened_on"),
+    (DropoutCase, "closed_on"),
+    (PersuasionAttempt, "attempted_on"),
+    (Inspection, "inspected_on"),
+    (Rectification, "closed_on"),
+    (SchoolProject, "started_on"),
+    (SchoolProject, "completed_on"),
+    (Student, "left_roster_on"),
+]
+
+
+@pytest.mark.parametrize("day", [pytest.param(day, marks=pytest.mark.today(day)) for day in HARD_DAYS])
+def test_the_demo_is_coherent_whatever_the_day(day):
+    today = datetime.date.fromisoformat(day)
+    seed()
+    expected = term_dates(today)
+    current = Term.objects.current()
+    assert (current.name, current.starts_on, current.ends_on) == (expected.name, expected.starts_on, expected.ends_on)
+    assert Term.objects.filter(starts_on__gt=today).exists(), "the next term is set up"
+    assert Term.objects.filter(ends_on__lt=current.starts_on).exists(), "so is the one before"
+
+    for model, field in DATED_FIELDS:
+        latest = model.objects.aggregate(latest=Max(field))["latest"]
+        assert latest is None or latest <= today, f"{model.__name__}.{field} lies ahead: {latest}"
+
+    visits = HomeVisit.objects.aggregate(first=Min("visited_on"), last=Max("visited_on"), count=Count("pk"))
+    assert visits["count"] > 0
+    assert current.starts_on <= visits["first"] and visits["last"] <= min(today, current.ends_on)
+    assert Pairing.objects.filter(started_on__gt=current.starts_on).count() == 0
+
+    previous_grant = DisbursementBatch.objects.get(term__ends_on__lt=current.starts_on)
+    assert previous_grant.state == DisbursementBatch.State.CLOSED
+    assert DisbursementBatch.objects.filter(term=current).count() == 2
+
+    open_items = Rectification.objects.exclude(status=Rectification.Status.CLOSED)
+    assert open_items.filter(deadline__lt=today).exists(), "some rectifications are overdue"
+    assert open_items.filter(deadline__gte=today).exists(), "some are still within their deadline"
+    assert DropoutCase.objects.filter(closed_on__isnull=True).exists()
