@@ -1,8 +1,8 @@
 """Forms check the shape of input; the services and models hold the rules."""
-import datetime
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -127,7 +127,7 @@ class HouseholdForm(forms.ModelForm):
 
 
 class LeaveRosterForm(forms.Form):
-    on = forms.DateField(label=_("Date"), widget=DateInput, initial=datetime.date.today)
+    on = forms.DateField(label=_("Date"), widget=DateInput, initial=timezone.localdate)
     reason = forms.ChoiceField(label=_("Reason"), choices=LeaveReason.choices)
     note = forms.CharField(label=_("Explanation"), max_length=200, required=False)
 
@@ -136,7 +136,7 @@ class LeaveRosterForm(forms.Form):
         if cleaned.get("reason") == LeaveReason.OTHER and not cleaned.get("note"):
             self.add_error("note", _("Explain the reason when it is “other”."))
         on = cleaned.get("on")
-        if on and on > datetime.date.today():
+        if on and on > timezone.localdate():
             self.add_error("on", _("The date cannot be in the future."))
         return cleaned
 

@@ -8,6 +8,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -62,7 +63,7 @@ def validate(raw, today=None):
             code="birth_date",
             params={"date": number[6:14]},
         ) from None
-    today = today or datetime.date.today()
+    today = today or timezone.localdate()
     if birth_date > today or birth_date.year < 1900:
         raise ValidationError(
             _("The birth date %(date)s in the ID number is impossible."),

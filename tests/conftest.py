@@ -1,8 +1,11 @@
+import datetime
 import os
 import shutil
+import zoneinfo
 from pathlib import Path
 
 import pytest
+import time_machine
 
 from .factories import (
     BureauAdminFactory,
@@ -12,6 +15,57 @@ from .factories import (
     TeacherFactory,
     ViewerFactory,
 )
+
+# ---------------------------------------------------------------------------------------
+# The clock. The whole session runs on one day: TEST_TODAY (YYYY-MM-DD) or else today, at
+# a working hour in the bureau's time zone, so no test sees midnight pass. A test whose
+# story happens on a given day says so with @pytest.mark.today("2026-11-20"); every other
+# test builds its dates from timezone.localdate(). The clock ticks, so records made one
+# after the other still get increasing timestamps.
+# ---------------------------------------------------------------------------------------
+
+BUREAU_TIME_ZONE = zoneinfo.ZoneInfo("Asia/Shanghai")
+WORKING_HOUR = datetime.time(10, 0)
+
+
+def session_today():
+    text = os.environ.get("TEST_TODAY", "").strip()
+    if not text:
+        return datetime.datetime.now(BUREAU_TIME_ZONE).date()
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        raise pytest.UsageError(f"TEST_TODAY={text!r} is not a date written YYYY-MM-DD") from None
+
+
+def working_moment(day):
+    return datetime.datetime.combine(day, WORKING_HOUR, tzinfo=BUREAU_TIME_ZONE)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "today(date): the test runs as if that date (YYYY-MM-DD) were today")
+    config.session_clock = time_machine.travel(working_moment(session_today()), tick=True)
+    config.session_clock.start()
+
+
+def pytest_unconfigure(config):
+    if clock := getattr(config, "session_clock", None):
+        clock.stop()
+
+
+def pytest_report_header(config):
+    return f"today: {datetime.datetime.now(BUREAU_TIME_ZONE).date().isoformat()} (TEST_TODAY to change it)"
+
+
+@pytest.fixture(autouse=True)
+def pinned_today(request):
+    """Moves the clock to the day a `today` marker names, for that test only."""
+    marker = request.node.get_closest_marker("today")
+    if marker is None:
+        yield
+        return
+    with time_machine.travel(working_moment(datetime.date.fromisoformat(marker.args[0])), tick=True):
+        yield
 
 
 @pytest.fixture

@@ -16,6 +16,8 @@ from students import idnumber
 from students.choices import HouseholdCategory, RegionLevel, Role, Stage, Status
 from students.models import Household, Region, School, Student, User
 
+from .dates import a_day_this_term, term_dates
+
 COUNTY_CODE = "371324"
 
 
@@ -127,9 +129,15 @@ class TermFactory(factory.django.DjangoModelFactory):
         model = Term
         django_get_or_create = ("name",)
 
-    name = "2026 秋季学期"
-    starts_on = datetime.date(2026, 9, 1)
-    ends_on = datetime.date(2027, 1, 20)
+    name = factory.LazyFunction(lambda: term_dates().name)
+    starts_on = factory.LazyFunction(lambda: term_dates().starts_on)
+    ends_on = factory.LazyFunction(lambda: term_dates().ends_on)
+
+
+def previous_term():
+    """The term before the current one."""
+    dates = term_dates().previous()
+    return TermFactory(name=dates.name, starts_on=dates.starts_on, ends_on=dates.ends_on)
 
 
 class AidProgramFactory(factory.django.DjangoModelFactory):
@@ -155,7 +163,7 @@ class PairingFactory(factory.django.DjangoModelFactory):
 
     student = factory.SubFactory(StudentFactory)
     teacher = factory.SubFactory(TeacherFactory, school=factory.SelfAttribute("..student.school"))
-    started_on = datetime.date(2026, 9, 1)
+    started_on = factory.LazyFunction(lambda: term_dates().starts_on)
     created_by = factory.SelfAttribute("teacher")
 
 
@@ -165,7 +173,7 @@ class HomeVisitFactory(factory.django.DjangoModelFactory):
 
     student = factory.SubFactory(StudentFactory)
     author = factory.SubFactory(TeacherFactory, school=factory.SelfAttribute("..student.school"))
-    visited_on = datetime.date(2026, 10, 10)
+    visited_on = factory.LazyFunction(a_day_this_term)
     study_situation = "学习认真"
 
 
@@ -175,7 +183,7 @@ class SchoolPairingFactory(factory.django.DjangoModelFactory):
         skip_postgeneration_save = True
 
     lead_school = factory.SubFactory(SchoolFactory, is_urban=True)
-    started_on = datetime.date(2026, 3, 1)
+    started_on = factory.LazyFunction(lambda: term_dates().previous().starts_on)
     goals = "送教下乡、联合教研"
 
     @factory.post_generation
@@ -190,6 +198,6 @@ class ExchangeActivityFactory(factory.django.DjangoModelFactory):
 
     pairing = factory.SubFactory(SchoolPairingFactory)
     kind = ExchangeActivity.Kind.TEACHING
-    held_on = datetime.date(2026, 10, 15)
+    held_on = factory.LazyFunction(a_day_this_term)
     summary = "送教下乡：数学公开课"
     recorded_by = factory.SubFactory(BureauAdminFactory)

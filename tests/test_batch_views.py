@@ -35,6 +35,7 @@ from .factories import (
     TermFactory,
     TownshipFactory,
     ViewerFactory,
+    previous_term,
 )
 
 pytestmark = pytest.mark.django_db
@@ -231,8 +232,8 @@ class TestScope:
             actor=people["preparer"], line=batch.lines.filter(school=place["first"]).first(),
             status=LineStatus.RETURNED, reason="银行卡已注销", expected_version=fresh(batch).version,
         )
-        spring = TermFactory(name="2026 春季学期", starts_on=datetime.date(2026, 3, 1), ends_on=datetime.date(2026, 7, 10))
-        d.batch_create(actor=people["preparer"], program=program, term=spring, region=place["county"])
+        earlier = previous_term()
+        d.batch_create(actor=people["preparer"], program=program, term=earlier, region=place["county"])
         meals = AidProgramFactory(stages=["primary"])
         ProgramStandard.objects.create(program=meals, stage="primary", amount=Decimal("100.00"))
         d.batch_create(actor=people["preparer"], program=meals, term=place["term"], region=place["county"])
@@ -249,11 +250,11 @@ class TestScope:
                 "Paid students", "Paid amount", "Payment date", "Payment method",
             ),
             (
-                "家庭经济困难学生生活补助", "2026 秋季学期", "兰陵县", "Paid", 3, Decimal("1500.00"),
+                "家庭经济困难学生生活补助", place["term"].name, "兰陵县", "Paid", 3, Decimal("1500.00"),
                 2, Decimal("1000.00"), datetime.datetime.combine(today, datetime.time()), "Bank transfer",
             ),
             (
-                "家庭经济困难学生生活补助", "2026 春季学期", "兰陵县", "Draft: schools review", 3, Decimal("1500.00"),
+                "家庭经济困难学生生活补助", earlier.name, "兰陵县", "Draft: schools review", 3, Decimal("1500.00"),
                 0, Decimal("0.00"), None, None,
             ),
         ]

@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from aid import disbursements as d
 from aid.models import DisbursementBatch, DisbursementLine, PrecisionResolution, ProgramStandard
@@ -22,6 +23,7 @@ from .factories import (
     TermFactory,
     TownshipFactory,
     ViewerFactory,
+    previous_term,
 )
 
 pytestmark = pytest.mark.django_db
@@ -120,7 +122,7 @@ def walk_to(state, batch, clerks):
         elif step == State.APPROVED:
             d.batch_approve(actor=clerks["approver"], batch=batch, expected_version=batch.version)
         elif step == State.PAID:
-            d.batch_record_payment(actor=clerks["preparer"], batch=batch, paid_on=datetime.date(2026, 10, 20), method="one_card", expected_version=batch.version)
+            d.batch_record_payment(actor=clerks["preparer"], batch=batch, paid_on=timezone.localdate(), method="one_card", expected_version=batch.version)
         else:
             d.batch_close(actor=clerks["preparer"], batch=batch, expected_version=batch.version)
     batch.refresh_from_db()
@@ -168,7 +170,7 @@ class TestStateMachine:
 
     def test_moves_out_of_order_are_refused(self, batch, clerks):
         with pytest.raises(PermissionDenied):
-            d.batch_record_payment(actor=clerks["preparer"], batch=batch, paid_on=datetime.date(2026, 10, 1), method="cash", expected_version=batch.version)
+            d.batch_record_payment(actor=clerks["preparer"], batch=batch, paid_on=timezone.localdate(), method="cash", expected_version=batch.version)
         with pytest.raises(PermissionDenied):
             d.batch_close(actor=clerks["preparer"], batch=batch, expected_version=batch.version)
 
@@ -334,7 +336,7 @@ class TestPrecisionChecks:
 def test_lines_of_other_terms_or_programs_do_not_keep_a_student_out(county, program, clerks):
     """Only a line of this program for this term means "already included"."""
     student = make_student(county["primary"])
-    earlier = TermFactory(name="2026 春季学期", starts_on=datetime.date(2026, 3, 1), ends_on=datetime.date(2026, 7, 10))
+    earlier = previous_term()
     other_program = AidProgramFactory(name="营养改善计划", stages=["primary"])
     ProgramStandard.objects.create(program=other_program, stage="primary", amount=Decimal("100"))
     d.batch_create(actor=clerks["preparer"], program=program, term=earlier, region=county["county"])

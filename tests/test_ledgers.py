@@ -3,6 +3,7 @@ import datetime
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from aid import dropout, ledger_exports
 from aid.ledgers import Period, dropout_ledger, school_age_ledger, suspected_dropout_ledger
@@ -27,16 +28,23 @@ def backdate(student, when):
     Student.history.filter(id=student.pk).update(history_date=when)
 
 
+def born_on(school, birth_date):
+    return StudentFactory(school=school, id_number=id_number_for(0, birth_date=birth_date))
+
+
 def test_school_age_ledger_by_age_on_31_august(school):
     admin = BureauAdminFactory()
-    six = StudentFactory(school=school, id_number=id_number_for(0, birth_date=datetime.date(2020, 8, 31)))
-    StudentFactory(school=school, id_number=id_number_for(0, birth_date=datetime.date(2020, 9, 1)))  # 5
-    fifteen = StudentFactory(school=school, id_number=id_number_for(0, birth_date=datetime.date(2010, 9, 1)))
-    StudentFactory(school=school, id_number=id_number_for(0, birth_date=datetime.date(2010, 8, 31)))  # 16
-    records = school_age_ledger(admin, Period.parse("2026-11"))
+    today = timezone.localdate()
+    school_year = today.year if today.month >= 9 else today.year - 1  # its 31 August is the cut-off
+    six = born_on(school, datetime.date(school_year - 6, 8, 31))
+    born_on(school, datetime.date(school_year - 6, 9, 1))  # 5 on the cut-off day
+    fifteen = born_on(school, datetime.date(school_year - 16, 9, 1))
+    born_on(school, datetime.date(school_year - 16, 8, 31))  # 16 on the cut-off day
+    records = school_age_ledger(admin, Period.current_month())
     assert {r.pk: r.age for r in records} == {six.pk: 6, fifteen.pk: 15}
 
 
+@pytest.mark.today("2026-11-28")
 def test_ledgers_describe_the_past_as_it_was(school):
     admin = BureauAdminFactory()
     student = StudentFactory(school=school)
@@ -58,10 +66,11 @@ def test_ledgers_describe_the_past_as_it_was(school):
 def test_suspected_dropouts(school):
     admin = BureauAdminFactory()
     risky = StudentFactory(school=school)
-    HomeVisitFactory(student=risky, visited_on=datetime.date(2026, 8, 20), dropout_risk="high")
+    long_ago = timezone.localdate() - datetime.timedelta(days=70)
+    HomeVisitFactory(student=risky, visited_on=long_ago, dropout_risk="high")
     unexplained = StudentFactory(school=school, status="suspended")
     StudentFactory(school=school)  # fine
-    suspects = {s.student.pk: s.reasons for s in suspected_dropout_ledger(admin, Period.parse("2026-11"))}
+    suspects = {s.student.pk: s.reasons for s in suspected_dropout_ledger(admin, Period.current_month())}
     assert set(suspects) == {risky.pk, unexplained.pk}
 
 
@@ -76,6 +85,7 @@ def test_closed_case_is_struck_off_in_its_period(school):
     assert entry.closed_in_period and entry.outcome == "returned"
 
 
+@pytest.mark.today("2026-11-28")
 def test_dropout_ledger_shows_the_school_and_grade_the_student_dropped_out_of(school, other_school):
     admin = BureauAdminFactory()
     student = StudentFactory(school=school, stage="junior", grade="J1")
