@@ -2,32 +2,36 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import (
+from aid.casework.models import (
+    ExchangeActivity,
+    HomeVisit,
+    Pairing,
+    PolicyCheck,
+    SchoolPairing,
+    VisitDelivery,
+)
+from aid.dropout.models import CaseResponsible, DropoutCase, PersuasionAttempt
+from aid.reference.models import (
     AidProgram,
-    BatchTransition,
-    CaseResponsible,
-    ChecklistAnswer,
     ChecklistItem,
     DeliveryItem,
+    ProgramStandard,
+    Term,
+)
+from aid.subsidies.models import (
+    BatchTransition,
     DisbursementBatch,
     DisbursementLine,
-    DropoutCase,
-    ExchangeActivity,
+    PrecisionResolution,
+    SchoolConfirmation,
+)
+from aid.supervision.models import (
+    ChecklistAnswer,
     GridGroup,
     GridTownship,
-    HomeVisit,
     Inspection,
-    Pairing,
-    PersuasionAttempt,
-    PolicyCheck,
-    PrecisionResolution,
-    ProgramStandard,
     Rectification,
-    SchoolConfirmation,
-    SchoolPairing,
     SchoolProject,
-    Term,
-    VisitDelivery,
 )
 
 

@@ -5,3 +5,13 @@ from django.utils.translation import gettext_lazy as _
 class AidConfig(AppConfig):
     name = "aid"
     verbose_name = _("Aid casework")
+
+    def ready(self):
+        """Join the registry's work through its hooks (students/hooks.py)."""
+        from students import hooks
+
+        from .casework.student_panel import casework_panel
+        from .dropout.services import open_cases_for_status
+
+        hooks.on_status_change(open_cases_for_status)
+        hooks.add_student_panel(casework_panel)

@@ -191,8 +191,8 @@ class RosterMaker:
     """Rows of new students for the demo county, none of whom the registry knows yet."""
 
     def __init__(self, rng, schools, taken_ids, taken_registrations):
-        from students import demo_data
-        from students.management.commands.seed_demo import ENTRY_AGE
+        from demo import data as demo_data
+        from demo.management.commands.seed_demo import ENTRY_AGE
 
         self.rng = rng
         self.data = demo_data
@@ -547,7 +547,8 @@ def phase_bare_write(limit):
 
 
 def phase_export(limit):
-    from students.exports import STUDENT_COLUMNS, stream_xlsx, student_export_rows
+    from common.excel import stream_xlsx
+    from students.exports import STUDENT_COLUMNS, student_export_rows
 
     user, students = export_queryset(limit)
     gc.collect()

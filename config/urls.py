@@ -3,6 +3,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
+from aid.dashboard.views import DashboardView
+
 admin.site.site_header = _("Student Aid Casework administration")
 admin.site.site_title = _("Student Aid Casework")
 
@@ -12,6 +14,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("aid/", include("aid.urls")),
+    path("", DashboardView.as_view(), name="home"),
     path("", include("students.urls")),
 ]
 

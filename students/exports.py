@@ -1,55 +1,30 @@
-"""Spreadsheets that leave the app: built with openpyxl, sent as .xlsx downloads."""
+"""The registry's spreadsheets: the distribution table, the student export (in the importer's
+columns, so an export imports again), the roster template and the import's error report,
+and the log of exports that carry personal data."""
 import datetime
-import io
-import re
-import tempfile
-from dataclasses import dataclass
-from urllib.parse import quote
 
-from django.http import FileResponse, HttpResponse
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import Cell
-from openpyxl.styles import Alignment, Border, Font, Side
+from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
+
+from common.excel import (
+    BOLD,
+    BORDER,
+    CENTER,
+    COUNT_FORMAT,
+    FORMULA_STARTS,
+    ExportColumn,
+    set_a4_print,
+    text_cell,
+)
+from common.masking import mask_id_number, mask_phone
 
 from . import idnumber
 from .choices import Gender, HouseholdCategory, PovertyCause, Stage
 from .importer import COLUMNS
-from .masking import mask_id_number, mask_phone
 from .models import ExportLog, Student
-
-XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-THIN = Side(style="thin", color="000000")
-BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
-CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
-BOLD = Font(bold=True)
-# Number formats of exported cells.
-COUNT_FORMAT = "#,##0"
-WHOLE_NUMBER = "0"
-MONEY_FORMAT = "#,##0.00"
-DATE_FORMAT = "yyyy-mm-dd"
-DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
-
-
-SHEET_TITLE_LENGTH = 31  # Excel's limit
-NOT_IN_SHEET_TITLES = re.compile(r"[\[\]:*?/\\]")
-
-
-def sheet_safe(text):
-    """Text fit for a sheet title or a file name: / \\ [ ] : * ? become dashes (a term
-    named 2026/2027, say)."""
-    return NOT_IN_SHEET_TITLES.sub("-", text)
-
-
-def xlsx_response(workbook, file_name):
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    response = HttpResponse(buffer.getvalue(), content_type=XLSX_CONTENT_TYPE)
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(file_name)}"
-    return response
 
 
 def distribution_workbook(table, today):
@@ -90,6 +65,7 @@ def distribution_workbook(table, today):
     return workbook
 
 
+
 def _write_title(sheet, table, today, last_column):
     sheet.cell(1, 1, _("%(scope)s distribution of students from registered poor households by school") % {"scope": table.scope_name})
     sheet.cell(1, 1).font = Font(bold=True, size=16)
@@ -99,6 +75,7 @@ def _write_title(sheet, table, today, last_column):
     sheet.cell(2, 1, _("As of %(date)s. Unit: students.") % {"date": today.isoformat()})
     sheet.cell(2, 1).alignment = Alignment(horizontal="right")
     sheet.merge_cells(start_row=2, end_row=2, start_column=1, end_column=last_column)
+
 
 
 def _write_header(sheet, groups):
@@ -119,6 +96,7 @@ def _write_header(sheet, groups):
             cell.border = BORDER
 
 
+
 def _write_counts(sheet, row_number, row, bold=False):
     column = 3
     for _stage, cell, _links in row.columns():
@@ -131,6 +109,7 @@ def _write_counts(sheet, row_number, row, bold=False):
             sheet.cell(row_number, column_number).font = BOLD
 
 
+
 def _style_body(sheet, first_row, last_row, last_column):
     for row in sheet.iter_rows(min_row=first_row, max_row=last_row, max_col=last_column):
         for cell in row:
@@ -141,73 +120,12 @@ def _style_body(sheet, first_row, last_row, last_column):
                 cell.alignment = Alignment(horizontal="right", vertical="center")
 
 
+
 def _set_layout(sheet, last_column):
     widths = [ExportColumn("", 12), ExportColumn("", 26)] + [ExportColumn("", 7)] * (last_column - 2)
     sheet.freeze_panes = "C5"
     set_a4_print(sheet, widths, title_rows="3:4", orientation="landscape")
 
-
-# ---------------------------------------------------------------------------------------
-# Lists: every list page exports exactly its filtered rows, streamed with bounded memory
-# ---------------------------------------------------------------------------------------
-
-# Values starting with these would be read as formulas (or DDE) by spreadsheet programs.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-@dataclass(frozen=True)
-class ExportColumn:
-    header: str
-    width: int = 12
-    number_format: str = ""  # e.g. "#,##0.00" for money; dates get a date format
-
-
-def stream_xlsx(file_name, sheet_title, columns, rows):
-    """Write rows (tuples in column order) with openpyxl's write-only mode to a temporary
-    file and stream it back, so memory stays flat however many rows there are.
-
-    Text that a spreadsheet would run as a formula is written as text (quote-prefixed).
-    """
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(sheet_title)
-    for index, column in enumerate(columns, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = column.width
-    sheet.freeze_panes = "A2"
-    header_cells = []
-    for column in columns:
-        cell = WriteOnlyCell(sheet, value=column.header)
-        cell.font = BOLD
-        header_cells.append(cell)
-    sheet.append(header_cells)
-    formatted = [index for index, column in enumerate(columns) if column.number_format]
-    row_count = 0
-    for row in rows:
-        values = list(row)
-        for index, value in enumerate(values):
-            if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-                values[index] = text_cell(sheet, value)
-        for index in formatted:
-            if values[index] is not None and not isinstance(values[index], Cell):
-                cell = WriteOnlyCell(sheet, value=values[index])
-                cell.number_format = columns[index].number_format
-                values[index] = cell
-        sheet.append(values)
-        row_count += 1
-    temporary = tempfile.NamedTemporaryFile(suffix=".xlsx")
-    workbook.save(temporary)
-    temporary.seek(0)
-    response = FileResponse(temporary, content_type=XLSX_CONTENT_TYPE)
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(file_name)}"
-    response.row_count = row_count
-    return response
-
-
-def text_cell(sheet, value):
-    """A cell that holds `value` as text even though it looks like a formula."""
-    cell = WriteOnlyCell(sheet, value=value)
-    cell.data_type = "s"
-    cell.quotePrefix = True  # Excel keeps it text when the cell is edited, too
-    return cell
 
 
 STUDENT_COLUMNS = (
@@ -232,12 +150,14 @@ STUDENT_COLUMNS = (
     ExportColumn("联系电话", 14),
     ExportColumn("备注", 20),
 )
+
 STUDENT_EXPORT_FIELDS = (
     "name", "gender", "id_number", "birth_date", "student_number", "school__name", "stage",
     "grade", "class_name", "status", "household__township__name", "household__village",
     "household__head_name", "household__registration_number", "household__category",
     "household__poverty_cause", "household__guardian_name", "household__guardian_phone", "note",
 )
+
 
 
 def student_export_rows(students, user):
@@ -264,8 +184,10 @@ def student_export_rows(students, user):
         yield row
 
 
+
 def carries_unmasked_personal_data(user):
     return user.sees_full_id_numbers or user.sees_full_phones
+
 
 
 def log_export(*, user, list_name, query, row_count):
@@ -274,6 +196,7 @@ def log_export(*, user, list_name, query, row_count):
         ExportLog.objects.create(
             user=user, list_name=list_name, query=query[:1000], row_count=row_count
         )
+
 
 
 def roster_template_workbook():
@@ -315,6 +238,7 @@ def roster_template_workbook():
     return workbook
 
 
+
 def error_report_workbook(plan, table):
     """The file's own rows with an error column, for fixing and importing again."""
     workbook = Workbook(write_only=True)
@@ -332,73 +256,3 @@ def error_report_workbook(plan, table):
             values += [None] * (len(header.values) - len(values))
             sheet.append([row.number, *values, "；".join(errors_by_row[row.number])])
     return workbook
-
-
-# ---------------------------------------------------------------------------------------
-# Printable tables (rosters, ledgers): a merged title, facts, a bordered header, A4 setup
-# ---------------------------------------------------------------------------------------
-
-TITLE_FONT = Font(bold=True, size=16)
-LEFT = Alignment(horizontal="left", vertical="center", wrap_text=True)
-RIGHT = Alignment(horizontal="right", vertical="center")
-
-
-def put_cell(sheet, row, column, value):
-    """Write a value (an empty text leaves the cell empty); text that a spreadsheet would
-    run as a formula stays text."""
-    cell = sheet.cell(row, column)
-    cell.value = None if value == "" else value
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        cell.data_type = "s"
-        cell.quotePrefix = True
-    return cell
-
-
-def write_title(sheet, text, last_column):
-    cell = put_cell(sheet, 1, 1, text)
-    cell.font = TITLE_FONT
-    cell.alignment = CENTER
-    sheet.merge_cells(start_row=1, end_row=1, start_column=1, end_column=last_column)
-    sheet.row_dimensions[1].height = 30
-
-
-def write_facts_row(sheet, row, parts):
-    """(first column, last column, text) parts, each merged across its columns."""
-    for first, last, text in parts:
-        put_cell(sheet, row, first, text).alignment = LEFT
-        sheet.merge_cells(start_row=row, end_row=row, start_column=first, end_column=last)
-
-
-def write_header(sheet, row, columns):
-    for index, column in enumerate(columns, start=1):
-        cell = put_cell(sheet, row, index, column.header)
-        cell.font = BOLD
-        cell.alignment = CENTER
-        cell.border = BORDER
-
-
-def style_table(sheet, first_row, last_row, columns):
-    """Borders on every cell; numbers right-aligned in their format, text wrapped left."""
-    for cells in sheet.iter_rows(min_row=first_row, max_row=last_row, max_col=len(columns)):
-        for cell, column in zip(cells, columns):
-            cell.border = BORDER
-            if column.number_format:
-                cell.number_format = column.number_format
-                cell.alignment = RIGHT
-            else:
-                cell.alignment = LEFT
-
-
-def set_a4_print(sheet, columns, *, title_rows, orientation):
-    """Column widths, header rows repeated on every page, A4 fitted to the page width."""
-    for index, column in enumerate(columns, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = column.width
-    sheet.print_title_rows = title_rows
-    sheet.page_setup.orientation = orientation
-    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
-    sheet.page_setup.fitToWidth = 1
-    sheet.page_setup.fitToHeight = 0
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
-    sheet.print_options.horizontalCentered = True
-    sheet.page_margins.left = sheet.page_margins.right = 0.4
-    sheet.page_margins.top = sheet.page_margins.bottom = 0.5

@@ -25,9 +25,16 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aid import dropout
+from common import bulk_writes
+from common.spreadsheets import (
+    RawTable,
+    SpreadsheetRefused,
+    read_table,
+    table_from_json,
+    table_to_json,
+)
 
-from . import bulk_writes, idnumber
+from . import hooks, idnumber
 from .choices import (
     Gender,
     HouseholdCategory,
@@ -46,7 +53,6 @@ from .models import (
     SnapshotAbsence,
     Student,
 )
-from .spreadsheets import RawTable, SpreadsheetRefused, read_table, table_from_json, table_to_json
 
 __all__ = [
     "COLUMNS",
@@ -936,7 +942,7 @@ def roster_import_apply(*, actor, roster_import):
     rows = plan.rows_with("new") + plan.rows_with("updated")
     write_households(rows, actor, roster_import.history_reason, now)
     write_students(rows, actor, roster_import.history_reason, now)
-    dropout.open_cases_for_status([row.student for row in rows], actor)
+    hooks.status_changed([row.student for row in rows], actor)
     bulk_writes.create_from_values(ImportedChange, [change_record(roster_import, row) for row in rows])
     bulk_writes.create(
         [SnapshotAbsence(roster_import=roster_import, student=s) for s in plan.absent_students]

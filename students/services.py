@@ -9,8 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from aid import dropout
-
+from . import hooks
 from .models import Household, School, Student
 
 
@@ -41,12 +40,13 @@ def household_save(*, actor, household: Household) -> Household:
 
 @transaction.atomic
 def student_save(
-    *, actor, student: Student, household: Household | None = None, open_cases: bool = True
+    *, actor, student: Student, household: Household | None = None, notify: bool = True
 ) -> Student:
     """Create or update a student in the actor's scope.
 
-    A status of dropped out or not enrolled opens a dropout case (控辍保学) unless one is
-    open; `open_cases=False` is for the case's own closing step.
+    The saved student goes to the status hooks (`hooks.status_changed`: dropout control
+    opens a case for a student now out of school); `notify=False` is for dropout
+    control's own closing step.
 
     `household`, when given, is saved first and linked: pass it only when it is new or
     was changed, so that the household's history records real changes only.
@@ -61,8 +61,8 @@ def student_save(
     student.full_clean()
     _attribute(student, actor)
     student.save()
-    if open_cases:
-        dropout.open_cases_for_status([student], actor)
+    if notify:
+        hooks.status_changed([student], actor)
     return student
 
 

@@ -1,13 +1,10 @@
 from django.urls import path
 
-from aid.views.dashboard import DashboardView
-
 from .views import distribution, exports, imports, registry
 
 app_name = "students"
 
 urlpatterns = [
-    path("", DashboardView.as_view(), name="home"),
     path("students/", registry.StudentListView.as_view(), name="student_list"),
     path("students/create/", registry.StudentCreateView.as_view(), name="student_create"),
     path("students/<int:pk>/", registry.StudentDetailView.as_view(), name="student_detail"),

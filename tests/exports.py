@@ -4,7 +4,7 @@ import urllib.parse
 
 import openpyxl
 
-from students.exports import XLSX_CONTENT_TYPE
+from common.excel import XLSX_CONTENT_TYPE
 
 
 def exported_rows(response):

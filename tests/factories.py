@@ -3,15 +3,8 @@ import datetime
 
 import factory
 
-from aid.models import (
-    AidProgram,
-    DeliveryItem,
-    ExchangeActivity,
-    HomeVisit,
-    Pairing,
-    SchoolPairing,
-    Term,
-)
+from aid.casework.models import ExchangeActivity, HomeVisit, Pairing, SchoolPairing
+from aid.reference.models import AidProgram, DeliveryItem, Term
 from students import idnumber
 from students.choices import HouseholdCategory, RegionLevel, Role, Stage, Status
 from students.models import Household, Region, School, Student, User

@@ -11,15 +11,15 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
-from aid import disbursements as d
-from aid.models import (
+from aid.reference.models import ProgramStandard
+from aid.subsidies import services as d
+from aid.subsidies.models import (
     DisbursementBatch,
     DisbursementLine,
     PrecisionResolution,
-    ProgramStandard,
     SchoolConfirmation,
 )
-from students.masking import mask_id_number
+from common.masking import mask_id_number
 from students.models import ExportLog, Student
 
 from .exports import exported_rows

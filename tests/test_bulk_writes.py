@@ -7,11 +7,17 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from students import bulk_writes
+from common import bulk_writes
 from students.choices import HouseholdCategory, Stage
 from students.models import Household, ImportedChange, RosterImport, Student
 
-from .factories import BureauAdminFactory, SchoolFactory, StudentFactory, TownshipFactory, id_number_for
+from .factories import (
+    BureauAdminFactory,
+    SchoolFactory,
+    StudentFactory,
+    TownshipFactory,
+    id_number_for,
+)
 
 pytestmark = pytest.mark.django_db
 

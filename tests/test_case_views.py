@@ -16,10 +16,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from aid.ledgers import Period
-from aid.models import CaseResponsible, DropoutCase, PersuasionAttempt
+from aid.dropout.ledgers import Period
+from aid.dropout.models import CaseResponsible, DropoutCase, PersuasionAttempt
+from common.masking import mask_id_number, mask_phone
 from students import services
-from students.masking import mask_id_number, mask_phone
 from students.models import ExportLog, Student
 
 from .factories import (

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from aid.coverage import coverage_for
+from aid.casework.coverage import coverage_for
 
 from .exports import exported_file_name, exported_rows
 from .factories import (

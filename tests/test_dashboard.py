@@ -8,16 +8,11 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from aid.models import (
-    DisbursementLine,
-    DropoutCase,
-    ExchangeActivity,
-    HomeVisit,
-    Pairing,
-    Rectification,
-    SchoolPairing,
-    Term,
-)
+from aid.casework.models import ExchangeActivity, HomeVisit, Pairing, SchoolPairing
+from aid.dropout.models import DropoutCase
+from aid.reference.models import Term
+from aid.subsidies.models import DisbursementLine
+from aid.supervision.models import Rectification
 from students.models import Student, User
 
 pytestmark = pytest.mark.django_db
@@ -79,7 +74,7 @@ def expected_for(user):
 @pytest.mark.parametrize("username", ["bureau", "school1", "city", "grid"])
 def test_every_figure_matches_an_independent_count(client_for, county, username):
     user = county[username]
-    board = client_for(user).get(reverse("students:home")).context["board"]
+    board = client_for(user).get(reverse("home")).context["board"]
     expected = expected_for(user)
     assert board.total == expected["total"]
     assert board.in_school == expected["in_school"]
@@ -109,13 +104,13 @@ def test_fixed_number_of_queries_whatever_the_size(client_for, django_assert_max
         from django.test.utils import CaptureQueriesContext
 
         with CaptureQueriesContext(connection) as queries:
-            client.get(reverse("students:home"))
+            client.get(reverse("home"))
         counts.append(len(queries.captured_queries))
     assert counts[0] == counts[1]
 
 
 def test_every_chart_number_links_to_its_list(client_for, county):
-    response = client_for(county["bureau"]).get(reverse("students:home"))
+    response = client_for(county["bureau"]).get(reverse("home"))
     charts = {chart["id"]: chart for chart in response.context["charts"]}
     client = client_for(county["bureau"])
     for label, cells in charts["chart-students"]["rows"]:
@@ -136,5 +131,5 @@ def test_county_summary_has_one_sheet_per_topic(client_for, county):
 
 def test_teachers_start_from_their_students(client_for, county):
     teacher = User.objects.get(username="teacher")
-    response = client_for(teacher).get(reverse("students:home"))
+    response = client_for(teacher).get(reverse("home"))
     assert response.status_code == 302 and response["Location"] == reverse("aid:my_students")

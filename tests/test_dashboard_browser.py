@@ -5,7 +5,7 @@ import re
 import pytest
 from django.core.management import call_command
 
-from aid.models import DropoutCase
+from aid.dropout.models import DropoutCase
 
 pytestmark = pytest.mark.browser
 

@@ -7,9 +7,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from aid import disbursements as d
-from aid.models import DisbursementBatch, DisbursementLine, PrecisionResolution, ProgramStandard
-from aid.precision import finding_resolve, precision_report
+from aid.reference.models import ProgramStandard
+from aid.subsidies import services as d
+from aid.subsidies.models import (
+    DisbursementBatch,
+    DisbursementLine,
+    PrecisionResolution,
+)
+from aid.subsidies.precision import finding_resolve, precision_report
 from students.models import Household, Student
 
 from .factories import (

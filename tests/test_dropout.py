@@ -6,8 +6,10 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
-from aid import dropout, services as aid_services
-from aid.models import DropoutCase, HomeVisit
+from aid.casework import services as aid_services
+from aid.casework.models import HomeVisit
+from aid.dropout import services as dropout
+from aid.dropout.models import DropoutCase
 from students import importer, services
 from students.models import Student
 

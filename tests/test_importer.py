@@ -5,10 +5,10 @@ import io
 import pytest
 from django.core.exceptions import ValidationError
 
+from common.spreadsheets import read_table
 from students import importer
 from students.choices import Stage
 from students.models import Household, RosterImport, SnapshotAbsence, Student
-from students.spreadsheets import read_table
 
 from .factories import (
     BureauAdminFactory,
@@ -63,7 +63,7 @@ class TestFindingTheTable:
         + [("身份证号码*", "id_number"), ("乡镇（街道）", "township"), ("村（社区）", "village")],
     )
     def test_every_header_variant_maps(self, alias, key):
-        from students.spreadsheets import RawRow, RawTable
+        from common.spreadsheets import RawRow, RawTable
 
         other = "学校" if key != "school" else "姓名"
         table = RawTable("csv", "utf-8", "", [RawRow(1, [alias, other, "无关列"])])

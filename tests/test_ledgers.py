@@ -5,13 +5,24 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from aid import dropout, ledger_exports
-from aid.ledgers import Period, dropout_ledger, school_age_ledger, suspected_dropout_ledger
-from aid.models import DropoutCase
+from aid.dropout import exports as ledger_exports
+from aid.dropout import services as dropout
+from aid.dropout.ledgers import (
+    Period,
+    dropout_ledger,
+    school_age_ledger,
+    suspected_dropout_ledger,
+)
+from aid.dropout.models import DropoutCase
 from students import services
 from students.models import Student
 
-from .factories import BureauAdminFactory, HomeVisitFactory, StudentFactory, id_number_for
+from .factories import (
+    BureauAdminFactory,
+    HomeVisitFactory,
+    StudentFactory,
+    id_number_for,
+)
 
 pytestmark = pytest.mark.django_db
 UTC = datetime.timezone.utc

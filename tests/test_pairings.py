@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import Workbook
 
-from aid import services, teacher_import
-from aid.models import Pairing
+from aid.casework import services, teacher_import
+from aid.casework.models import Pairing
 from students.choices import Role
 from students.models import User
 
@@ -406,7 +406,7 @@ class TestHomePage:
         User.objects.filter(pk=paired.teacher_id).update(is_active=False)
         HomeVisitFactory(student=paired.student, visited_on=days_ago(3), dropout_risk="high")
         HomeVisitFactory(student=paired.student, visited_on=term.starts_on - datetime.timedelta(days=1), dropout_risk="high")
-        response = client_for(bureau_admin).get(reverse("students:home"))
+        response = client_for(bureau_admin).get(reverse("home"))
         casework = response.context["casework"]
         assert casework["unpaired_by_school"] == [{"school_id": school.pk, "school__name": school.name, "count": 2}]
         assert casework["reassignment_count"] == 1
@@ -423,11 +423,11 @@ class TestHomePage:
     def test_school_admin_sees_their_school_only(self, client_for, school_admin, school, other_school):
         StudentFactory(school=school)
         StudentFactory(school=other_school)
-        casework = client_for(school_admin).get(reverse("students:home")).context["casework"]
+        casework = client_for(school_admin).get(reverse("home")).context["casework"]
         assert [row["school_id"] for row in casework["unpaired_by_school"]] == [school.pk]
 
     def test_viewers_do_not_get_the_casework_figures(self, client_for, viewer):
-        assert "casework" not in client_for(viewer).get(reverse("students:home")).context
+        assert "casework" not in client_for(viewer).get(reverse("home")).context
 
     @pytest.mark.parametrize("count", [1, 30])
     def test_fixed_number_of_queries(self, client_for, bureau_admin, count, django_assert_max_num_queries):
@@ -439,7 +439,7 @@ class TestHomePage:
             HomeVisitFactory(student=pairing.student, visited_on=days_ago(1), dropout_risk="high")
         client = client_for(bureau_admin)
         with django_assert_max_num_queries(30):  # the whole dashboard, whatever the size
-            response = client.get(reverse("students:home"))
+            response = client.get(reverse("home"))
         assert len(response.context["casework"]["unpaired_by_school"]) == count
 
 
@@ -762,7 +762,7 @@ def test_pairing_pages_fit_a_phone_screen(browser, live_server, artifacts):
     page.click("#login-form button[type=submit]")
     page.wait_for_url(f"{live_server.url}/")
     for name, url in [
-        ("home", reverse("students:home")),
+        ("home", reverse("home")),
         ("unpaired", reverse("aid:unpaired")),
         ("pairing-assign", reverse("aid:pairing_assign", args=[students[0].pk])),
         ("reassignment", reverse("aid:reassignment")),

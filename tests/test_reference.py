@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from aid.models import Term
+from aid.reference.models import Term
 from students.models import User
 
 from .factories import RegionFactory

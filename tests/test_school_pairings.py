@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from aid.models import ExchangeActivity, SchoolPairing
+from aid.casework.models import ExchangeActivity, SchoolPairing
 
 from .exports import exported_file_name, exported_rows
 from .factories import (

@@ -6,19 +6,11 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db.models import Count, Max, Min
 
-from aid.models import (
-    DisbursementBatch,
-    DisbursementLine,
-    DropoutCase,
-    ExchangeActivity,
-    HomeVisit,
-    Inspection,
-    Pairing,
-    PersuasionAttempt,
-    Rectification,
-    SchoolProject,
-    Term,
-)
+from aid.casework.models import ExchangeActivity, HomeVisit, Pairing
+from aid.dropout.models import DropoutCase, PersuasionAttempt
+from aid.reference.models import Term
+from aid.subsidies.models import DisbursementBatch, DisbursementLine
+from aid.supervision.models import Inspection, Rectification, SchoolProject
 from students import idnumber
 from students.choices import Role, stage_of_grade
 from students.models import Student, User

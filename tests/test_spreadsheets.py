@@ -19,7 +19,15 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import translation
 from openpyxl.styles import Font
 
-from students.spreadsheets import MB, RawRow, RawTable, SpreadsheetRefused, read_table, table_from_json, table_to_json
+from common.spreadsheets import (
+    MB,
+    RawRow,
+    RawTable,
+    SpreadsheetRefused,
+    read_table,
+    table_from_json,
+    table_to_json,
+)
 
 TITLE = "《XX县建档立卡学生花名册》"
 HEADER = ["序号", "姓名", "身份证号", "学校", "出生日期", "金额"]

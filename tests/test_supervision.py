@@ -14,10 +14,10 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from aid import supervision
-from aid.models import (
+from aid.reference.models import ChecklistItem
+from aid.supervision import services as supervision
+from aid.supervision.models import (
     ChecklistAnswer,
-    ChecklistItem,
     GridGroup,
     Inspection,
     Rectification,
@@ -803,7 +803,7 @@ class TestGrids:
     def test_the_database_keeps_a_township_in_one_grid_and_a_name_once_per_county(self, grids, place):
         from django.db import IntegrityError, transaction
 
-        from aid.models import GridTownship
+        from aid.supervision.models import GridTownship
 
         with pytest.raises(IntegrityError), transaction.atomic():
             GridTownship.objects.create(gridgroup=grids["two"], region=place["towns"][0])

@@ -59,7 +59,7 @@ def test_anonymous_user_is_sent_to_login(client):
 def test_language_switch_to_english(client_for, bureau_admin):
     client = client_for(bureau_admin)
     client.post(reverse("set_language"), {"language": "en", "next": "/"})
-    assert "Students on the roster" in client.get(reverse("students:home")).content.decode()
+    assert "Students on the roster" in client.get(reverse("home")).content.decode()
 
 
 def test_404_page_is_chinese(client_for, bureau_admin):
@@ -71,13 +71,13 @@ def test_404_page_is_chinese(client_for, bureau_admin):
 def test_home_counts_for_the_scope(client_for, bureau_admin, school):
     StudentFactory.create_batch(3, school=school)
     StudentFactory(school=school, status=Status.DROPPED_OUT)
-    board = client_for(bureau_admin).get(reverse("students:home")).context["board"]
+    board = client_for(bureau_admin).get(reverse("home")).context["board"]
     assert (board.total, board.in_school) == (4, 3)
 
 
 def test_teacher_home_is_a_friendly_empty_page(client_for, teacher, student):
     """A teacher starts from "my students"; with nobody paired it says so kindly."""
-    response = client_for(teacher).get(reverse("students:home"), follow=True)
+    response = client_for(teacher).get(reverse("home"), follow=True)
     assert response.redirect_chain[-1][0] == reverse("aid:my_students")
     page = response.content.decode()
     assert "还没有与您结对的学生" in page

@@ -10,7 +10,7 @@ import re
 import pytest
 from django.utils import timezone
 
-from aid.models import HomeVisit
+from aid.casework.models import HomeVisit
 
 from .factories import (
     AidProgramFactory,

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from aid.models import HomeVisit, PolicyCheck, VisitDelivery
+from aid.casework.models import HomeVisit, PolicyCheck, VisitDelivery
 from students.choices import HouseholdCategory, Status
 from students.models import ExportLog
 

@@ -4,8 +4,8 @@ from django import template
 from django.utils.html import format_html
 from django.utils.translation import ngettext
 
-from .. import supervision
-from ..models import Rectification
+from aid.supervision import services as supervision
+from aid.supervision.models import Rectification
 
 register = template.Library()
 

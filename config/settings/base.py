@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "simple_history",
     "students",
     "aid",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -92,7 +93,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "students.User"
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "students:home"
+LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -125,7 +126,7 @@ SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 # openpyxl parses workbooks through defusedxml whenever it is installed, and defusedxml can
 # only hook the pure-Python XML parser: a 10,000-row roster then reads about 40% slower.
 # Uploaded workbooks are checked with defusedxml before openpyxl opens them (no part may
-# declare a DTD: students.spreadsheets), so openpyxl may use the C parser. openpyxl reads
+# declare a DTD: common.spreadsheets), so openpyxl may use the C parser. openpyxl reads
 # this when it is first imported, which is after the settings.
 os.environ.setdefault("OPENPYXL_DEFUSEDXML", "False")
 

@@ -2,7 +2,7 @@
 from django import template
 from django.utils.translation import gettext as _
 
-from .. import masking
+from common import masking
 
 register = template.Library()
 

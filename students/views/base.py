@@ -4,7 +4,9 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
-from ..exports import SHEET_TITLE_LENGTH, log_export, sheet_safe, stream_xlsx
+from common.excel import SHEET_TITLE_LENGTH, sheet_safe, stream_xlsx
+
+from ..exports import log_export
 
 
 class StaffViewMixin(LoginRequiredMixin):

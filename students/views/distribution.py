@@ -2,8 +2,10 @@
 from django.utils import timezone
 from django.views.generic import TemplateView
 
+from common.excel import xlsx_response
+
 from ..distribution import distribution_table
-from ..exports import distribution_workbook, xlsx_response
+from ..exports import distribution_workbook
 from ..filters import DistributionFilter
 from ..models import Student
 from .base import StaffViewMixin

@@ -7,15 +7,9 @@ from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django_filters.views import FilterView
 
-from ..exports import (
-    COUNT_FORMAT,
-    DATETIME_FORMAT,
-    STUDENT_COLUMNS,
-    ExportColumn,
-    log_export,
-    stream_xlsx,
-    student_export_rows,
-)
+from common.excel import COUNT_FORMAT, DATETIME_FORMAT, ExportColumn, stream_xlsx
+
+from ..exports import STUDENT_COLUMNS, log_export, student_export_rows
 from ..filters import StudentFilter
 from ..forms import DateInput
 from ..models import EXPORTED_LISTS, ExportLog, Student

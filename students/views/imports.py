@@ -5,8 +5,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views import View
 
+from common.excel import xlsx_response
+
 from .. import importer
-from ..exports import error_report_workbook, roster_template_workbook, xlsx_response
+from ..exports import error_report_workbook, roster_template_workbook
 from ..forms import AbsenceCheckForm, ColumnMappingForm, RosterUploadForm
 from ..models import ImportedChange, RosterImport, SnapshotAbsence
 from .base import StaffViewMixin

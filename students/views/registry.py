@@ -2,22 +2,19 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic import DetailView, TemplateView
 from django_filters.views import FilterView
 
-from aid import dropout
-from aid import services as aid_services
-from aid.models import DisbursementLine, DropoutCase, HomeVisit
+from common.excel import COUNT_FORMAT, ExportColumn
+from common.masking import id_number_for
 
-from .. import idnumber, services
+from .. import hooks, idnumber, services
 from ..choices import IN_SCHOOL_STATUSES, Stage
-from ..exports import COUNT_FORMAT, ExportColumn
 from ..filters import SchoolFilter, StudentFilter
-from ..masking import id_number_for
 from ..forms import HouseholdForm, LeaveRosterForm, StudentForm
 from ..models import Household, School, Student
 from .base import ExcelExportMixin, StaffViewMixin
@@ -63,7 +60,7 @@ class StudentDetailView(StaffViewMixin, DetailView):
         context["history"] = history_entries(
             self.object, self.request.user, excluded_fields=["updated_at", "created_at"]
         )
-        context.update(casework_of(self.object, self.request.user))
+        context.update(hooks.student_panel_context(self.object, self.request.user))
         context["siblings"] = (
             Student.objects.visible_to(self.request.user)
             .filter(household_id=self.object.household_id)
@@ -73,48 +70,6 @@ class StudentDetailView(StaffViewMixin, DetailView):
             else []
         )
         return context
-
-
-def casework_of(student, user):
-    """The student's pairings (current and past) and recent visits, for the student page."""
-    pairings = list(student.pairings.select_related("teacher", "created_by", "ended_by"))
-    return {
-        "current_pairing": next((p for p in pairings if p.is_active), None),
-        "past_pairings": [p for p in pairings if not p.is_active],
-        "visits": HomeVisit.objects.visible_to(user)
-        .filter(student=student)
-        .select_related("author")[:10],
-        "received": received_by_term(student, user),
-        "dropout_cases": DropoutCase.objects.visible_to(user)
-        .filter(student=student)
-        .order_by("-opened_on", "-pk"),
-        "may_open_case": dropout.may_manage_cases(user),
-        "may_pair": aid_services.may_pair(user),
-        "may_record_visit": aid_services.may_record_visit(user, student),
-    }
-
-
-def received_by_term(student, user):
-    """What the student received (or is due), by term, with totals from the database."""
-    lines = (
-        DisbursementLine.objects.visible_to(user)
-        .counting()
-        .filter(student=student)
-        .select_related("program", "term")
-        .order_by("-term__starts_on", "program__name")
-    )
-    totals = {
-        row["term_id"]: row
-        for row in lines.order_by().values("term_id").annotate(
-            total=Sum("amount"), paid=Sum("amount", filter=Q(status=DisbursementLine.Status.PAID))
-        )
-    }
-    terms = []
-    for line in lines:
-        if not terms or terms[-1]["term"].pk != line.term_id:
-            terms.append({"term": line.term, "lines": [], **totals[line.term_id]})
-        terms[-1]["lines"].append(line)
-    return terms
 
 
 def history_entries(instance, user, *, excluded_fields=(), more_changes=None):

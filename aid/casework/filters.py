@@ -1,0 +1,82 @@
+"""The visit list's filters: every choice offered comes from the user's scope."""
+import django_filters
+from django import forms
+from django.db.models import Q
+from django.utils.text import capfirst
+from django.utils.translation import gettext_lazy as _
+
+from aid.casework.models import HomeVisit
+from students.filters import visible_schools
+from students.forms import DateInput
+from students.models import Region
+
+
+def visible_townships(request):
+    return Region.objects.visible_to(request.user).townships()
+
+
+class DateOrderingFilter(django_filters.OrderingFilter):
+    """Sort by visit date; visits of one day keep the order in which they were recorded,
+    so that pages never repeat or skip a visit."""
+
+    def filter(self, queryset, value):
+        queryset = super().filter(queryset, value)
+        if value:
+            queryset = queryset.order_by(
+                *queryset.query.order_by, "-pk" if value[0].startswith("-") else "pk"
+            )
+        return queryset
+
+
+class VisitFilter(django_filters.FilterSet):
+    # Shown first; the others fold under "more filters" on a small screen.
+    main_fields = ("visited_after", "visited_before", "mode", "risk")
+    visited_after = django_filters.DateFilter(
+        label=_("From"), field_name="visited_on", lookup_expr="gte", widget=DateInput
+    )
+    visited_before = django_filters.DateFilter(
+        label=_("To"), field_name="visited_on", lookup_expr="lte", widget=DateInput
+    )
+    mode = django_filters.ChoiceFilter(
+        label=capfirst(HomeVisit._meta.get_field("mode").verbose_name),
+        choices=HomeVisit.Mode.choices,
+    )
+    school = django_filters.ModelChoiceFilter(
+        label=_("School"), field_name="student__school", queryset=visible_schools
+    )
+    township = django_filters.ModelChoiceFilter(
+        label=_("Township"),
+        queryset=visible_townships,
+        to_field_name="code",
+        method="filter_township",
+    )
+    teacher = django_filters.CharFilter(
+        label=capfirst(HomeVisit._meta.get_field("author").verbose_name),
+        method="filter_teacher",
+        widget=forms.TextInput(attrs={"placeholder": _("Name of the teacher who recorded it")}),
+    )
+    risk = django_filters.ChoiceFilter(
+        label=capfirst(HomeVisit._meta.get_field("dropout_risk").verbose_name),
+        field_name="dropout_risk",
+        choices=HomeVisit.Risk.choices,
+    )
+    undelivered = django_filters.BooleanFilter(
+        label=_("Only visits with a policy not delivered"),
+        method="filter_undelivered",
+        widget=forms.CheckboxInput,
+    )
+    o = DateOrderingFilter(label=_("Sort by"), fields=(("visited_on", "date"),))
+
+    class Meta:
+        model = HomeVisit
+        fields = []
+
+    def filter_township(self, queryset, name, township):
+        return queryset.filter(student__school__region__code__startswith=township.code)
+
+    def filter_teacher(self, queryset, name, value):
+        value = value.strip()
+        return queryset.filter(Q(author__full_name__icontains=value) | Q(author__username=value))
+
+    def filter_undelivered(self, queryset, name, value):
+        return queryset.with_undelivered_policy() if value else queryset

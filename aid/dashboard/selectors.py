@@ -1,0 +1,208 @@
+"""The figures of a role's home page (its dashboard), for its scope and the current term.
+
+A fixed number of queries whatever the size of the county: each topic is one aggregate.
+The precision findings are counted per program that has payments this term (a handful).
+"""
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Count, Exists, Min, OuterRef, Q, Sum
+from django.utils import timezone
+
+from aid.casework import services
+from aid.casework.coverage import coverage_for, visited_in
+from aid.casework.models import (
+    ExchangeActivity,
+    HomeVisit,
+    Pairing,
+    PolicyCheck,
+    SchoolPairing,
+)
+from aid.dropout.models import DropoutCase
+from aid.reference.models import AidProgram, Term
+from aid.subsidies.models import DisbursementLine
+from aid.subsidies.precision import precision_report
+from aid.supervision.models import Rectification
+from students.choices import IN_SCHOOL_STATUSES, Stage, Status
+from students.models import Student
+
+
+@dataclass
+class StageRow:
+    stage: str
+    label: str
+    counts: dict  # status → count
+    total: int = 0
+    in_school: int = 0
+
+
+@dataclass
+class ProgramMoney:
+    program_id: int
+    name: str
+    planned: Decimal
+    paid: Decimal
+    planned_count: int
+    paid_count: int
+    open_findings: int = 0
+
+
+@dataclass
+class Dashboard:
+    term: Term | None
+    stages: list
+    statuses: list
+    total: int
+    in_school: int
+    paired: int
+    visited: int
+    coverage: object
+    money: list = field(default_factory=list)
+    open_cases: int = 0
+    oldest_case_days: int | None = None
+    overdue_rectifications: int = 0
+    idle_school_pairings: int = 0
+
+    @property
+    def unpaired(self):
+        return self.total - self.paired
+
+    @property
+    def paired_share(self):
+        return 100 * self.paired / self.total if self.total else None
+
+    @property
+    def visited_share(self):
+        return 100 * self.visited / self.total if self.total else None
+
+    @property
+    def planned_total(self):
+        return sum((m.planned for m in self.money), Decimal("0"))
+
+    @property
+    def paid_total(self):
+        return sum((m.paid for m in self.money), Decimal("0"))
+
+    @property
+    def open_findings(self):
+        return sum(m.open_findings for m in self.money)
+
+
+def dashboard_for(user, today=None):
+    today = today or timezone.localdate()
+    term = Term.objects.current(today)
+    students = Student.objects.visible_to(user).on_roster()
+    stages, statuses = stage_status_matrix(students)
+    figures = paired_and_visited(students, term)
+    board = Dashboard(
+        term=term,
+        stages=stages,
+        statuses=statuses,
+        total=sum(row.total for row in stages),
+        in_school=sum(row.in_school for row in stages),
+        paired=figures["paired"],
+        visited=figures["visited"],
+        coverage=coverage_for(user, term) if term else None,
+    )
+    if term is not None:
+        board.money = money_this_term(user, term)
+        board.idle_school_pairings = idle_school_pairings(user, term)
+    cases = DropoutCase.objects.visible_to(user).open().aggregate(count=Count("pk"), oldest=Min("opened_on"))
+    board.open_cases = cases["count"]
+    board.oldest_case_days = (today - cases["oldest"]).days if cases["oldest"] else None
+    board.overdue_rectifications = Rectification.objects.visible_to(user).overdue(today).count()
+    return board
+
+
+def stage_status_matrix(students):
+    """Students by stage and status: one grouped count."""
+    counts = {}
+    for row in students.values("stage", "status").annotate(n=Count("pk")).order_by():
+        counts[(row["stage"], row["status"])] = row["n"]
+    rows = []
+    for stage, label in Stage.choices:
+        by_status = {status: counts.get((stage, status), 0) for status in Status.values}
+        rows.append(
+            StageRow(
+                stage=stage,
+                label=str(label),
+                counts=by_status,
+                total=sum(by_status.values()),
+                in_school=sum(by_status[s] for s in IN_SCHOOL_STATUSES),
+            )
+        )
+    return rows, [(status, str(label)) for status, label in Status.choices]
+
+
+def paired_and_visited(students, term):
+    paired = Exists(Pairing.objects.active().filter(student_id=OuterRef("pk")))
+    aggregates = {"paired": Count("pk", filter=Q(is_paired=True))}
+    annotated = students.annotate(is_paired=paired)
+    if term is not None:
+        annotated = annotated.annotate(is_visited=visited_in(term))
+        aggregates["visited"] = Count("pk", filter=Q(is_visited=True))
+    result = annotated.aggregate(**aggregates)
+    result.setdefault("visited", 0)
+    return result
+
+
+def money_this_term(user, term):
+    """Planned and paid amounts per program this term (Decimal sums in the database), with
+    the open precision findings of each program."""
+    rows = (
+        DisbursementLine.objects.visible_to(user)
+        .counting()
+        .filter(term=term)
+        .values("program_id", "program__name")
+        .annotate(
+            planned=Sum("amount"),
+            paid=Sum("amount", filter=Q(status=DisbursementLine.Status.PAID)),
+            planned_count=Count("pk"),
+            paid_count=Count("pk", filter=Q(status=DisbursementLine.Status.PAID)),
+        )
+        .order_by("program__name")
+    )
+    money = [
+        ProgramMoney(
+            program_id=row["program_id"], name=row["program__name"], planned=row["planned"],
+            paid=row["paid"] or Decimal("0"), planned_count=row["planned_count"], paid_count=row["paid_count"],
+        )
+        for row in rows
+    ]
+    programs = AidProgram.objects.prefetch_related("standards", "schools").in_bulk([m.program_id for m in money])
+    for item in money:
+        item.open_findings = precision_report(user, programs[item.program_id], term).open_count()
+    return money
+
+
+def idle_school_pairings(user, term):
+    """School pairings in force with no exchange activity this term (pairings on paper)."""
+    active = ExchangeActivity.objects.filter(
+        pairing_id=OuterRef("pk"), held_on__gte=term.starts_on, held_on__lte=term.ends_on
+    )
+    return SchoolPairing.objects.visible_to(user).filter(ended_on__isnull=True).exclude(Exists(active)).count()
+
+
+def casework_summary(user):
+    """What bureau and school administrators act on: unpaired students by school, pairings
+    to reassign, and the current term's visit alerts and coverage. A fixed number of queries."""
+    term = Term.objects.current()
+    unpaired_by_school = list(
+        services.unpaired_students(user)
+        .values("school_id", "school__name")
+        .annotate(count=Count("pk"))
+        .order_by("school__name")
+    )
+    summary = {
+        "unpaired_by_school": unpaired_by_school,
+        "unpaired_total": sum(row["count"] for row in unpaired_by_school),
+        "reassignment_count": Pairing.objects.visible_to(user).needing_reassignment().count(),
+        "term": term,
+    }
+    if term is not None:
+        undelivered = PolicyCheck.objects.filter(visit_id=OuterRef("pk"), delivered=False)
+        summary["alerts"] = HomeVisit.objects.visible_to(user).in_term(term).aggregate(
+            high_risk=Count("pk", filter=Q(dropout_risk=HomeVisit.Risk.HIGH)),
+            policy_not_delivered=Count("pk", filter=Exists(undelivered)),
+        )
+    return summary

@@ -1,0 +1,269 @@
+"""The three dropout-control ledgers (控辍保学台账) as rows, for the page and for Excel.
+
+The rows come from aid.dropout.ledgers (which applies the user's scope and reads the past as it
+was); this module only lays them out: one list of values per entry, ID numbers and phone
+numbers masked for the roles that may not see them, and the workbook in the usual printed
+layout (a merged title, the reporting unit and period, a bold bordered header repeated on
+every page, A4 landscape fitted to the page width).
+"""
+from dataclasses import dataclass
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+
+from aid.dropout.ledgers import (
+    Period,
+    dropout_ledger,
+    school_age_ledger,
+    suspected_dropout_ledger,
+)
+from aid.dropout.models import DropoutCase, PersuasionAttempt
+from common.excel import (
+    DATE_FORMAT,
+    WHOLE_NUMBER,
+    ExportColumn,
+    put_cell,
+    set_a4_print,
+    style_table,
+    write_facts_row,
+    write_header,
+    write_title,
+)
+from common.masking import id_number_for, phone_for
+
+TITLE_FONT = Font(bold=True, size=16)
+LEFT = Alignment(horizontal="left", vertical="center", wrap_text=True)
+RIGHT = Alignment(horizontal="right", vertical="center")
+HEADER_ROW = 3
+
+
+class LedgerKind(models.TextChoices):
+    SCHOOL_AGE = "school_age", gettext_lazy("School-age children ledger")
+    SUSPECTED = "suspected", gettext_lazy("Suspected dropouts ledger")
+    DROPOUT = "dropout", gettext_lazy("Dropouts ledger")
+
+
+@dataclass(frozen=True)
+class Ledger:
+    kind: str
+    period: Period
+    unit: str  # the reporting unit: the user's county, grid or school
+    title: str
+    columns: tuple
+    rows: list
+
+
+def build_ledger(kind, user, period, today=None):
+    """The ledger `kind` of the user's scope for `period`, titled with the scope's name."""
+    today = today or timezone.localdate()
+    columns, rows = BUILDERS[kind](user, period, today)
+    titles = {
+        LedgerKind.SCHOOL_AGE: _("%(scope)s dropout-control ledger of school-age children (%(period)s)"),
+        LedgerKind.SUSPECTED: _("%(scope)s dropout-control ledger of suspected dropouts (%(period)s)"),
+        LedgerKind.DROPOUT: _("%(scope)s dropout-control ledger of dropouts (%(period)s)"),
+    }
+    unit = str(user.scope_label)
+    title = titles[kind] % {"scope": unit, "period": period_name(period)}
+    return Ledger(kind=kind, period=period, unit=unit, title=title, columns=columns, rows=rows)
+
+
+def period_name(period):
+    if "Q" in period.label:
+        quarter = (period.starts_on.month - 1) // 3 + 1
+        return _("Q%(quarter)s %(year)s") % {"quarter": quarter, "year": period.starts_on.year}
+    return _("%(month)s/%(year)s") % {"month": period.starts_on.month, "year": period.starts_on.year}
+
+
+def labelled(label, detail):
+    return _("%(label)s: %(detail)s") % {"label": label, "detail": detail} if detail else str(label)
+
+
+# ---------------------------------------------------------------------------------------
+# The three ledgers
+# ---------------------------------------------------------------------------------------
+
+
+def school_age_rows(user, period, today):
+    """适龄儿童台账, by township, village and household, as the records stood then."""
+    columns = (
+        ExportColumn(_("No."), 6, WHOLE_NUMBER),
+        ExportColumn(_("Township"), 12),
+        ExportColumn(_("Village"), 12),
+        ExportColumn(_("Head of household"), 10),
+        ExportColumn(_("Name"), 10),
+        ExportColumn(_("Gender"), 6),
+        ExportColumn(_("ID number"), 21),
+        ExportColumn(_("Birth date"), 12, DATE_FORMAT),
+        ExportColumn(_("Age"), 6, WHOLE_NUMBER),
+        ExportColumn(_("School"), 24),
+        ExportColumn(_("Stage"), 8),
+        ExportColumn(_("Grade"), 10),
+        ExportColumn(_("Enrolment status"), 10),
+        ExportColumn(_("Pairing teacher"), 10),
+    )
+
+    def place(record):
+        household = record.household
+        if household is None:
+            return ("", "", "", record.name)
+        return (household.township.code, household.village, household.head_name, record.name)
+
+    records = sorted(school_age_ledger(user, period), key=place)
+    rows = []
+    for number, record in enumerate(records, start=1):
+        household = record.household
+        rows.append([
+            number,
+            household.township.name if household else "",
+            household.village if household else "",
+            household.head_name if household else "",
+            record.name,
+            record.get_gender_display(),
+            id_number_for(user, record.id_number),
+            record.birth_date,
+            record.age,
+            record.school.name,
+            record.get_stage_display(),
+            record.get_grade_display(),
+            record.get_status_display(),
+            record.teacher_name,
+        ])
+    return columns, rows
+
+
+def suspected_rows(user, period, today):
+    """疑似辍学台账, by township and school, with an empty column for what checking finds."""
+    columns = (
+        ExportColumn(_("No."), 6, WHOLE_NUMBER),
+        ExportColumn(_("Township"), 12),
+        ExportColumn(_("School"), 24),
+        ExportColumn(_("Name"), 10),
+        ExportColumn(_("Gender"), 6),
+        ExportColumn(_("ID number"), 21),
+        ExportColumn(_("Grade"), 10),
+        ExportColumn(_("Enrolment status"), 10),
+        ExportColumn(_("Why suspected"), 32),
+        ExportColumn(_("Verification"), 28),
+    )
+    suspects = sorted(
+        suspected_dropout_ledger(user, period),
+        key=lambda s: (s.student.school.region.code, s.student.school.name, s.student.grade, s.student.name),
+    )
+    rows = []
+    for number, suspect in enumerate(suspects, start=1):
+        record = suspect.student
+        rows.append([
+            number,
+            record.school.region.name,
+            record.school.name,
+            record.name,
+            record.get_gender_display(),
+            id_number_for(user, record.id_number),
+            record.get_grade_display(),
+            record.get_status_display(),
+            "\n".join(str(reason) for reason in suspect.reasons),
+            "",
+        ])
+    return columns, rows
+
+
+def dropout_rows(user, period, today):
+    """辍学台账: each case open at some time in the period, oldest first, with its persuasion
+    record up to the period's end and, if it closed by then, how (动态销号)."""
+    columns = (
+        ExportColumn(_("No."), 6, WHOLE_NUMBER),
+        ExportColumn(_("Township"), 12),
+        ExportColumn(_("School"), 22),
+        ExportColumn(_("Name"), 10),
+        ExportColumn(_("Gender"), 6),
+        ExportColumn(_("ID number"), 21),
+        ExportColumn(_("Grade"), 10),
+        ExportColumn(_("Dropped out / at risk"), 9),
+        ExportColumn(_("Opened on"), 12, DATE_FORMAT),
+        ExportColumn(_("Reason for dropping out"), 18),
+        ExportColumn(_("Responsible persons"), 20),
+        ExportColumn(_("Persuasion attempts"), 40),
+        ExportColumn(_("Struck off on"), 12, DATE_FORMAT),
+        ExportColumn(_("Striking-off result"), 20),
+        ExportColumn(_("Days open"), 8, WHOLE_NUMBER),
+    )
+    methods = dict(PersuasionAttempt.Method.choices)
+    rows = []
+    for number, case in enumerate(dropout_ledger(user, period), start=1):
+        student = case.record
+        end = case.closed_on if case.closed_in_period else min(period.ends_on, today)
+        rows.append([
+            number,
+            student.school.region.name,
+            student.school.name,
+            student.name,
+            student.get_gender_display(),
+            id_number_for(user, student.id_number),
+            student.get_grade_display(),
+            case.get_kind_display(),
+            case.opened_on,
+            labelled(case.get_reason_display(), case.reason_note) if case.reason else case.reason_note,
+            "\n".join(
+                f"{person.name} {phone_for(user, person.phone)}".strip()
+                for person in sorted(case.responsibles.all(), key=lambda person: person.pk)
+            ),
+            "\n".join(
+                f"{attempt.attempted_on:%Y-%m-%d} {attempt.persons} {methods[attempt.method]} {attempt.outcome}"
+                for attempt in case.attempts_in_period
+            ),
+            case.closed_on if case.closed_in_period else None,
+            closing_result(case) if case.closed_in_period else "",
+            (end - case.opened_on).days,
+        ])
+    return columns, rows
+
+
+def closing_result(case):
+    detail = case.receiving_school if case.outcome == DropoutCase.Outcome.TRANSFERRED else case.outcome_note
+    return labelled(case.get_outcome_display(), detail)
+
+
+BUILDERS = {
+    LedgerKind.SCHOOL_AGE: school_age_rows,
+    LedgerKind.SUSPECTED: suspected_rows,
+    LedgerKind.DROPOUT: dropout_rows,
+}
+
+
+# ---------------------------------------------------------------------------------------
+# The workbook
+# ---------------------------------------------------------------------------------------
+
+
+def ledger_workbook(ledger, today=None):
+    """Title (row 1); reporting unit, period and date made (row 2); the header (row 3),
+    frozen and repeated on every printed page; one bordered row per entry, multi-line
+    cells wrapped."""
+    today = today or timezone.localdate()
+    columns = ledger.columns
+    last = len(columns)
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = str(LedgerKind(ledger.kind).label)[:31]
+
+    write_title(sheet, ledger.title, last)
+    third = last // 3
+    write_facts_row(sheet, 2, (
+        (1, third, _("Reporting unit: %(unit)s") % {"unit": ledger.unit}),
+        (third + 1, 2 * third, _("Period: %(start)s to %(end)s") % {
+            "start": ledger.period.starts_on.isoformat(), "end": ledger.period.ends_on.isoformat(),
+        }),
+        (2 * third + 1, last, _("Made on %(date)s") % {"date": today.isoformat()}),
+    ))
+    write_header(sheet, HEADER_ROW, columns)
+    for offset, values in enumerate(ledger.rows, start=1):
+        for index, value in enumerate(values, start=1):
+            put_cell(sheet, HEADER_ROW + offset, index, value)
+    style_table(sheet, HEADER_ROW + 1, HEADER_ROW + len(ledger.rows), columns)
+    sheet.freeze_panes = sheet.cell(HEADER_ROW + 1, 1).coordinate
+    set_a4_print(sheet, columns, title_rows=f"{HEADER_ROW}:{HEADER_ROW}", orientation="landscape")
+    return workbook

@@ -1,0 +1,35 @@
+"""The registry's hooks: how the casework app (`aid`) takes part in registry work without
+the registry importing it. `aid` registers its functions in `AidConfig.ready()`.
+
+- `on_status_change(listener)`: `listener(students, actor)` runs inside the transaction of
+  every write path that may have changed students' enrolment status (the student form,
+  the roster import), so dropout control opens its cases with the change or not at all.
+- `add_student_panel(panel)`: `panel(student, user)` returns template context for the
+  student page (the casework panel: pairings, visits, subsidies received, dropout cases).
+"""
+_status_listeners = []
+_student_panels = []
+
+
+def on_status_change(listener):
+    if listener not in _status_listeners:
+        _status_listeners.append(listener)
+    return listener
+
+
+def status_changed(students, actor):
+    for listener in _status_listeners:
+        listener(students, actor)
+
+
+def add_student_panel(panel):
+    if panel not in _student_panels:
+        _student_panels.append(panel)
+    return panel
+
+
+def student_panel_context(student, user):
+    context = {}
+    for panel in _student_panels:
+        context.update(panel(student, user))
+    return context
