@@ -899,8 +899,7 @@ def roster_import_check(*, actor, file, file_name, is_snapshot=False, snapshot_s
 def roster_import_remap(*, actor, roster_import, column_mapping):
     """Check the same file again with the user's corrections to the column mapping."""
     roster_import = RosterImport.objects.visible_to(actor).without_files().get(pk=roster_import.pk)
-    if roster_import.state != RosterImport.State.CHECKED:
-        raise ValidationError(_("This import was already applied."))
+    RosterImport.MOVES.check(roster_import.state, RosterImport.State.CHECKED)
     roster_import.column_mapping = {str(index): key for index, key in column_mapping.items() if key}
     plan = plan_for(roster_import, actor)
     store_counts(roster_import, plan)
@@ -930,8 +929,7 @@ def roster_import_apply(*, actor, roster_import):
     roster_import = (
         RosterImport.objects.visible_to(actor).without_files().select_for_update(of=("self",)).get(pk=roster_import.pk)
     )
-    if roster_import.state != RosterImport.State.CHECKED:
-        raise ValidationError(_("This import was already applied."))
+    RosterImport.MOVES.check(roster_import.state, RosterImport.State.APPLIED)
     roster_import.parsed_table = parsed_table
     plan = plan_for(roster_import, actor)
     store_counts(roster_import, plan)
@@ -1084,8 +1082,7 @@ def roster_import_revert(*, actor, roster_import):
     roster_import = (
         RosterImport.objects.visible_to(actor).without_files().select_for_update(of=("self",)).get(pk=roster_import.pk)
     )
-    if roster_import.state != RosterImport.State.APPLIED:
-        raise ValidationError(_("Only an applied import can be reverted."))
+    RosterImport.MOVES.check(roster_import.state, RosterImport.State.REVERTED)
     touched_students, touched_households = revert_blockers(roster_import)
     if touched_students or touched_households:
         raise ValidationError(

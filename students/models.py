@@ -11,7 +11,9 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from . import idnumber
+from common.state_machine import StateMachine
+
+from . import idnumber, permissions
 from .choices import (
     IN_SCHOOL_STATUSES,
     Gender,
@@ -89,15 +91,11 @@ class User(AbstractUser):
 
     @property
     def can_edit_students(self):
-        return self.is_superuser or self.role in (Role.BUREAU_ADMIN, Role.SCHOOL_ADMIN)
-
-    @property
-    def reads_export_log(self):
-        return self.is_superuser or self.role == Role.BUREAU_ADMIN
+        return permissions.may(self, permissions.CHANGE, "students.student")
 
     @property
     def may_import_roster(self):
-        return self.is_superuser or self.role in (Role.BUREAU_ADMIN, Role.SCHOOL_ADMIN)
+        return permissions.may(self, permissions.IMPORT, "students.rosterimport")
 
     @property
     def sees_full_id_numbers(self):
@@ -441,6 +439,20 @@ class RosterImport(models.Model):
         CHECKED = "checked", _("Checked, not applied")
         APPLIED = "applied", _("Applied")
         REVERTED = "reverted", _("Reverted")
+
+    # Checking again (a new column mapping) keeps an import checked.
+    MOVES = StateMachine(
+        State,
+        {State.CHECKED: {State.CHECKED, State.APPLIED}, State.APPLIED: {State.REVERTED}},
+        messages={
+            (State.APPLIED, State.CHECKED): _("This import was already applied."),
+            (State.APPLIED, State.APPLIED): _("This import was already applied."),
+            (State.REVERTED, State.CHECKED): _("This import was already applied."),
+            (State.REVERTED, State.APPLIED): _("This import was already applied."),
+            (State.CHECKED, State.REVERTED): _("Only an applied import can be reverted."),
+            (State.REVERTED, State.REVERTED): _("Only an applied import can be reverted."),
+        },
+    )
 
     uploaded_by = models.ForeignKey(
         User, verbose_name=_("uploaded by"), on_delete=models.PROTECT, related_name="+"

@@ -163,11 +163,18 @@ class TestScope:
         response = getattr(login(client, people["other_bureau"]), method)(url, {"version": batch.version})
         assert response.status_code == 404
 
-    @pytest.mark.parametrize("page", ["detail", "roster", "line_add", "move", "confirm"])
+    @pytest.mark.parametrize("page", ["detail", "roster", "line_add", "confirm"])
     def test_a_school_without_lines_in_the_batch_does_not_see_it(self, client, batch, people, page):
         method, url = self.batch_urls(batch)[page]
         response = getattr(login(client, people["other_admin"]), method)(url, {"version": batch.version})
         assert response.status_code == 404
+
+    def test_school_admins_never_move_a_batch_in_scope_or_not(self, client, batch, people):
+        """The role may not move batches at all: 403 before any lookup, so it tells nothing
+        about batches outside the school's scope."""
+        _method, url = self.batch_urls(batch)["move"]
+        for admin in (people["first_admin"], people["other_admin"]):
+            assert login(client, admin).post(url, {"version": batch.version, "to": "submitted"}).status_code == 403
 
     def test_a_school_admin_cannot_touch_or_export_another_schools_lines(self, client, batch, people, place):
         client = login(client, people["first_admin"])

@@ -11,7 +11,7 @@ import factory
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from openpyxl import load_workbook
 
 from aid.reference.models import ChecklistItem
@@ -23,7 +23,7 @@ from aid.supervision.models import (
     Rectification,
     SchoolProject,
 )
-from aid.templatetags.supervision import reads_supervision
+from config.navigation import menu_for
 from students.choices import Role
 
 from .exports import exported_rows
@@ -334,10 +334,14 @@ class TestRoles:
         client = client_for(SchoolAdminFactory(school=place["schools"][0]))
         assert client.get(reverse("aid:inspection_create") + f"?school={place['schools'][0].pk}").status_code == 403
 
-    def test_the_navigation_filter_follows_the_same_rule(self, grids, place):
-        assert reads_supervision(grids["member"]) and reads_supervision(ViewerFactory())
-        assert not reads_supervision(TeacherFactory(school=place["schools"][0]))
-        assert not reads_supervision(UserFactory())  # an account without a role
+    def test_the_menu_follows_the_same_rule(self, grids, place):
+        def has_supervision(user):
+            return any(group == "Supervision" for group, _links in menu_for(user))
+
+        with translation.override("en"):
+            assert has_supervision(grids["member"]) and has_supervision(ViewerFactory())
+            assert not has_supervision(TeacherFactory(school=place["schools"][0]))
+            assert not has_supervision(UserFactory())  # an account without a role
 
     def test_anonymous_users_are_sent_to_login(self, client, grids):
         response = client.get(reverse("aid:grid_list"))

@@ -99,16 +99,6 @@ def coverage_for(user, term):
     return coverage
 
 
-def coverage_total(user, term):
-    """Only the overall figure, for the home page: one query."""
-    counts = (
-        Student.objects.visible_to(user)
-        .on_roster()
-        .aggregate(total=Count("pk"), visited=Count("pk", filter=visited_in(term)))
-    )
-    return Figure(total=counts["total"], visited=counts["visited"])
-
-
 # ---------------------------------------------------------------------------------------
 # The table as rows, and as a printable workbook
 # ---------------------------------------------------------------------------------------

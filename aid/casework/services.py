@@ -23,6 +23,7 @@ from aid.casework.models import (
 from aid.dropout.services import open_case_for_visit
 from aid.reference.models import programs_applying_to
 from aid.subsidies.services import record_visit_deliveries
+from students import permissions
 from students.choices import Role
 from students.models import School, Student
 
@@ -35,7 +36,7 @@ User = get_user_model()
 
 
 def may_pair(actor):
-    return actor.is_superuser or actor.role in (Role.BUREAU_ADMIN, Role.SCHOOL_ADMIN)
+    return permissions.may(actor, permissions.CHANGE, Pairing)
 
 
 def pairing_teachers(actor):
@@ -297,7 +298,7 @@ def visit_update(*, actor, visit, other_visitors=(), policy_answers=None, delive
 
 
 def may_manage_school_pairings(actor):
-    return actor.is_superuser or actor.role == Role.BUREAU_ADMIN
+    return permissions.may(actor, permissions.ADD, SchoolPairing)
 
 
 @transaction.atomic

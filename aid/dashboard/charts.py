@@ -4,18 +4,24 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
+from students.templatetags.permissions import may_open
 
-def link(name, **params):
+
+def link(user, name, **params):
+    """The list behind a number, or None when the user may not open it (the number then
+    stays, without a link)."""
+    if not may_open(user, name):
+        return None
     url = reverse(name)
     return f"{url}?{urlencode(params)}" if params else url
 
 
-def charts_for(board):
-    specs = [students_chart(board), pairing_chart(board)]
+def charts_for(board, user):
+    specs = [students_chart(board, user), pairing_chart(board, user)]
     if board.coverage is not None:
-        specs.append(coverage_chart(board))
+        specs.append(coverage_chart(board, user))
     if board.money:
-        specs.append(money_chart(board))
+        specs.append(money_chart(board, user))
     return [with_table(spec) for spec in specs]
 
 
@@ -37,7 +43,7 @@ def with_table(spec):
     }
 
 
-def students_chart(board):
+def students_chart(board, user):
     stages = [row for row in board.stages if row.total]
     return {
         "id": "chart-students",
@@ -49,18 +55,18 @@ def students_chart(board):
             {
                 "label": _("In school"),
                 "data": [row.in_school for row in stages],
-                "links": [link("students:student_list", stage=row.stage, in_school="true") for row in stages],
+                "links": [link(user, "students:student_list", stage=row.stage, in_school="true") for row in stages],
             },
             {
                 "label": _("Not in school"),
                 "data": [row.total - row.in_school for row in stages],
-                "links": [link("students:student_list", stage=row.stage, in_school="false") for row in stages],
+                "links": [link(user, "students:student_list", stage=row.stage, in_school="false") for row in stages],
             },
         ],
     }
 
 
-def pairing_chart(board):
+def pairing_chart(board, user):
     return {
         "id": "chart-pairing",
         "title": _("Students with a pairing teacher"),
@@ -70,13 +76,13 @@ def pairing_chart(board):
             {
                 "label": _("Students"),
                 "data": [board.paired, board.unpaired],
-                "links": [link("students:student_list"), link("aid:unpaired")],
+                "links": [link(user, "students:student_list"), link(user, "aid:unpaired")],
             }
         ],
     }
 
 
-def coverage_chart(board):
+def coverage_chart(board, user):
     townships = board.coverage.townships
     return {
         "id": "chart-coverage",
@@ -89,14 +95,14 @@ def coverage_chart(board):
                 "label": _("Visited"),
                 "data": [round(t.subtotal.share or 0, 1) for t in townships],
                 "links": [
-                    link("aid:unvisited", term=board.term.pk, region=t.code) for t in townships
+                    link(user, "aid:unvisited", term=board.term.pk, region=t.code) for t in townships
                 ],
             }
         ],
     }
 
 
-def money_chart(board):
+def money_chart(board, user):
     return {
         "id": "chart-money",
         "title": _("Aid this term: planned and paid (yuan)"),
@@ -107,13 +113,13 @@ def money_chart(board):
                 "label": _("Planned"),
                 "data": [float(m.planned) for m in board.money],  # for drawing only
                 "display": [f"¥{m.planned:,.2f}" for m in board.money],
-                "links": [link("aid:batch_list", program=m.program_id, term=board.term.pk) for m in board.money],
+                "links": [link(user, "aid:batch_list", program=m.program_id, term=board.term.pk) for m in board.money],
             },
             {
                 "label": _("Paid"),
                 "data": [float(m.paid) for m in board.money],
                 "display": [f"¥{m.paid:,.2f}" for m in board.money],
-                "links": [link("aid:batch_list", program=m.program_id, term=board.term.pk) for m in board.money],
+                "links": [link(user, "aid:batch_list", program=m.program_id, term=board.term.pk) for m in board.money],
             },
         ],
     }

@@ -10,10 +10,14 @@ from aid.dashboard.exports import county_summary_workbook
 from aid.dashboard.selectors import casework_summary, dashboard_for
 from common.excel import xlsx_response
 from students.choices import IN_SCHOOL_STATUSES, Role
+from students.models import Student
+from students.permissions import EXPORT, VIEW
 from students.views.base import StaffViewMixin
 
 
 class DashboardView(StaffViewMixin, TemplateView):
+    permission = (VIEW, Student)
+
     template_name = "aid/dashboard.html"
 
     def get(self, request, *args, **kwargs):
@@ -26,7 +30,7 @@ class DashboardView(StaffViewMixin, TemplateView):
         user = self.request.user
         board = dashboard_for(user)
         context["board"] = board
-        context["charts"] = charts_for(board)
+        context["charts"] = charts_for(board, user)
         context["in_school_statuses"] = ",".join(IN_SCHOOL_STATUSES)
         context["today"] = timezone.localdate()
         if services.may_pair(user):
@@ -36,6 +40,8 @@ class DashboardView(StaffViewMixin, TemplateView):
 
 class SummaryExportView(StaffViewMixin, View):
     """The county summary: one sheet per topic of the dashboard."""
+
+    permission = (EXPORT, Student)
 
     def get(self, request):
         board = dashboard_for(request.user)

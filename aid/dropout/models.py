@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from aid.casework.models import HomeVisit
+from common.state_machine import StateMachine
 from students.models import Student
 
 
@@ -30,6 +31,16 @@ class DropoutCase(models.Model):
     class Kind(models.TextChoices):
         DROPOUT = "dropout", _("Dropped out")
         RISK = "risk", _("At risk")
+
+    class State(models.TextChoices):
+        """Derived from `closed_on`: a case is struck off (销号) once, with its outcome."""
+
+        OPEN = "open", _("Open case")
+        CLOSED = "closed", _("Struck off")
+
+    MOVES = StateMachine(
+        State, {State.OPEN: {State.CLOSED}}, messages={(State.CLOSED, State.CLOSED): _("This case is already closed.")}
+    )
 
     class Trigger(models.TextChoices):
         STATUS = "status", _("Enrolment status changed")
@@ -90,6 +101,10 @@ class DropoutCase(models.Model):
                 condition=Q(closed_on__isnull=True) | ~Q(outcome=""), name="dropout_case_closed_has_outcome"
             ),
         ]
+
+    @property
+    def state(self):
+        return self.State.OPEN if self.closed_on is None else self.State.CLOSED
 
     def __str__(self):
         return f"{self.student} · {self.get_kind_display()}"

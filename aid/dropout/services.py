@@ -9,8 +9,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aid.dropout.models import CaseResponsible, DropoutCase, PersuasionAttempt
+from students import permissions
 from students import services as student_services
-from students.choices import Role, Status
+from students.choices import Status
 from students.models import School, Student
 
 OUT_OF_SCHOOL = (Status.DROPPED_OUT, Status.NOT_ENROLLED)
@@ -24,7 +25,7 @@ STATUS_AFTER = {
 
 
 def may_manage_cases(user):
-    return user.is_superuser or user.role in (Role.BUREAU_ADMIN, Role.SCHOOL_ADMIN)
+    return permissions.may(user, permissions.CHANGE, DropoutCase)
 
 
 def _open(student, *, kind, trigger, opened_by=None, visit=None, reason="", note=""):
@@ -111,7 +112,7 @@ def case_add_responsible(*, actor, case, role, name, phone=""):
 def case_record_attempt(*, actor, case, attempted_on, persons, method, outcome):
     """劝返: anyone responsible may record an attempt, teachers of paired students too."""
     case = DropoutCase.objects.visible_to(actor).get(pk=case.pk)
-    if actor.is_read_only:
+    if not permissions.may(actor, permissions.ADD, PersuasionAttempt):
         raise PermissionDenied
     if case.closed_on is not None:
         raise ValidationError(_("This case is closed."))
@@ -136,8 +137,7 @@ def case_close(*, actor, case, outcome, closed_on=None, note="", receiving_schoo
     """
     case = _case_in_scope(actor, case)
     closed_on = closed_on or timezone.localdate()
-    if case.closed_on is not None:
-        raise ValidationError(_("This case is already closed."))
+    DropoutCase.MOVES.check(case.state, DropoutCase.State.CLOSED)
     if outcome not in Outcome.values:
         raise ValidationError({"outcome": _("Choose how the case ends.")})
     if outcome == Outcome.TRANSFERRED and not receiving_school.strip():

@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import FormView, TemplateView
 from django_filters.views import FilterView
@@ -35,26 +36,18 @@ from aid.dropout.forms import (
     recent_periods,
 )
 from aid.dropout.ledgers import Period
-from aid.dropout.models import CaseResponsible, DropoutCase
+from aid.dropout.models import CaseResponsible, DropoutCase, PersuasionAttempt
 from common.excel import (
     DATE_FORMAT,
     WHOLE_NUMBER,
     ExportColumn,
-    stream_xlsx,
     xlsx_response,
 )
 from common.masking import id_number_for, phone_for
-from students.choices import Role
 from students.exports import log_export
 from students.models import Student
-from students.views.base import StaffViewMixin
-
-# Ledgers are reports to the bureau: teachers keep to their cases.
-LEDGER_ROLES = (Role.BUREAU_ADMIN, Role.VIEWER, Role.GRID_LEADER, Role.SCHOOL_ADMIN)
-
-
-def reads_ledgers(user):
-    return user.is_superuser or user.role in LEDGER_ROLES
+from students.permissions import ADD, CHANGE, EXPORT, LEDGERS, VIEW
+from students.views.base import ExcelExportMixin, StaffViewMixin
 
 
 def case_list_queryset(user):
@@ -81,11 +74,22 @@ def case_figures(user, today):
     )
 
 
-class CaseListView(StaffViewMixin, FilterView):
+class CaseListView(StaffViewMixin, ExcelExportMixin, FilterView):
+    permission = (VIEW, DropoutCase)
+
     filterset_class = CaseFilter
     template_name = "aid/case_list.html"
     paginate_by = 50
     context_object_name = "cases"
+    export_title = gettext_lazy("Dropout cases")
+    export_list_name = "dropout_cases"
+    export_carries_personal_data = True
+
+    def export_columns(self):
+        return case_export_columns()
+
+    def export_rows(self, cases):
+        return case_export_rows(cases, self.request.user, timezone.localdate())
 
     def get_queryset(self):
         return case_list_queryset(self.request.user)
@@ -102,7 +106,6 @@ class CaseListView(StaffViewMixin, FilterView):
         filters.pop("page", None)
         context.update(
             figures=case_figures(user, timezone.localdate()),
-            reads_ledgers=reads_ledgers(user),
             export_query=filters.urlencode(),
         )
         return context
@@ -156,26 +159,11 @@ def case_export_rows(cases, user, today):
         )
 
 
-class CaseExportView(StaffViewMixin, View):
+class CaseExportView(CaseListView):
     """The case list's rows, exactly as filtered on the page, as .xlsx."""
 
-    def get(self, request):
-        filterset = CaseFilter(request.GET, queryset=case_list_queryset(request.user), request=request)
-        cases = filterset.qs if filterset.is_valid() else filterset.queryset.none()
-        today = timezone.localdate()
-        response = stream_xlsx(
-            f"控辍保学_{today:%Y%m%d}.xlsx",
-            _("Dropout cases"),
-            case_export_columns(),
-            case_export_rows(cases, request.user, today),
-        )
-        log_export(
-            user=request.user,
-            list_name="dropout_cases",
-            query=request.GET.urlencode(),
-            row_count=response.row_count,
-        )
-        return response
+    permission = (EXPORT, DropoutCase)
+    always_exports = True
 
 
 # ---------------------------------------------------------------------------------------
@@ -197,14 +185,10 @@ class CasePageMixin(StaffViewMixin, TemplateView):
     with the failed form in place and status 400."""
 
     template_name = "aid/case_detail.html"
-    # Views that change the case itself (not only add an attempt) are for case managers.
-    manages = False
 
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated:
             self.case = scoped_case(request.user, kwargs["pk"])
-            if self.manages and not dropout.may_manage_cases(request.user):
-                raise PermissionDenied
         return super().dispatch(request, *args, **kwargs)
 
     def render_page(self, status=200, **forms):
@@ -230,7 +214,7 @@ class CasePageMixin(StaffViewMixin, TemplateView):
             )
         if manages and is_open:
             context.setdefault("responsible_form", ResponsibleForm())
-        if is_open and not user.is_read_only:
+        if is_open and CaseAttemptView.allows(user):
             context.setdefault("attempt_form", AttemptForm())
         return context
 
@@ -250,6 +234,8 @@ class CasePageMixin(StaffViewMixin, TemplateView):
 class CaseDetailView(CasePageMixin):
     """The case, its people and attempts; case managers correct the reason here (POST)."""
 
+    permission = (VIEW, DropoutCase)
+
     def get(self, request, *args, **kwargs):
         return self.render_page()
 
@@ -267,8 +253,9 @@ class CaseDetailView(CasePageMixin):
 
 
 class CaseResponsibleView(CasePageMixin):
+    permission = (CHANGE, DropoutCase)
+
     http_method_names = ["post"]
-    manages = True
 
     def post(self, request, *args, **kwargs):
         return self.apply(
@@ -282,11 +269,11 @@ class CaseResponsibleView(CasePageMixin):
 class CaseAttemptView(CasePageMixin):
     """A persuasion attempt: case managers, and teachers of the paired student, record it."""
 
+    permission = (ADD, PersuasionAttempt)
+
     http_method_names = ["post"]
 
     def post(self, request, *args, **kwargs):
-        if request.user.is_read_only:
-            raise PermissionDenied
         return self.apply(
             AttemptForm(request.POST),
             "attempt_form",
@@ -298,14 +285,14 @@ class CaseAttemptView(CasePageMixin):
 class CaseCloseView(StaffViewMixin, FormView):
     """How the case ends; closing updates the student's enrolment status in the same step."""
 
+    permission = (CHANGE, DropoutCase)
+
     template_name = "aid/case_close.html"
     form_class = CaseCloseForm
 
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated:
             self.case = scoped_case(request.user, kwargs["pk"])
-            if not dropout.may_manage_cases(request.user):
-                raise PermissionDenied
         return super().dispatch(request, *args, **kwargs)
 
     def get_form_kwargs(self):
@@ -339,6 +326,8 @@ class CaseCloseView(StaffViewMixin, FormView):
 class CaseCreateView(StaffViewMixin, FormView):
     """A case opened by hand for a student of the user's scope (case managers)."""
 
+    permission = (ADD, DropoutCase)
+
     template_name = "aid/case_create.html"
     form_class = CaseOpenForm
 
@@ -347,8 +336,6 @@ class CaseCreateView(StaffViewMixin, FormView):
             self.student = get_object_or_404(
                 Student.objects.visible_to(request.user).select_related("school"), pk=kwargs["student_pk"]
             )
-            if not dropout.may_manage_cases(request.user):
-                raise PermissionDenied
         return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
@@ -381,11 +368,6 @@ class CaseCreateView(StaffViewMixin, FormView):
 
 
 class LedgerMixin(StaffViewMixin):
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated and not reads_ledgers(request.user):
-            raise PermissionDenied
-        return super().dispatch(request, *args, **kwargs)
-
     def get_form(self, today):
         """The school-age ledger of this month unless the query asks for another."""
         data = self.request.GET.copy()
@@ -406,6 +388,8 @@ def shown(value):
 
 class LedgerView(LedgerMixin, TemplateView):
     """The ledger as on paper: the same rows as the export, 100 a page."""
+
+    permission = (VIEW, LEDGERS)
 
     template_name = "aid/ledger.html"
     rows_per_page = 100
@@ -428,6 +412,8 @@ class LedgerView(LedgerMixin, TemplateView):
 
 
 class LedgerExportView(LedgerMixin, View):
+    permission = (EXPORT, LEDGERS)
+
     def get(self, request):
         today = timezone.localdate()
         form = self.get_form(today)

@@ -96,11 +96,6 @@ class DisbursementBatch(models.Model):
     def get_absolute_url(self):
         return reverse("aid:batch_detail", args=[self.pk])
 
-    @property
-    def is_frozen(self):
-        """Approved batches change only through payment results."""
-        return self.state != self.State.DRAFT
-
 
 class BatchTransition(models.Model):
     """Who moved a batch from one state to another, and when."""

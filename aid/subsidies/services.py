@@ -20,6 +20,7 @@ from aid.subsidies.models import (
     PaymentMethod,
     SchoolConfirmation,
 )
+from students import permissions
 from students.choices import Role
 from students.models import Region, School, Student
 
@@ -48,7 +49,8 @@ class BatchConflict(ValidationError):
 
 
 def is_bureau_admin(user):
-    return user.is_superuser or user.role == Role.BUREAU_ADMIN
+    """Batches are prepared, moved and approved by the bureau."""
+    return permissions.may(user, permissions.CHANGE, DisbursementBatch)
 
 
 def _locked_batch(actor, batch, expected_version):

@@ -12,7 +12,7 @@ from typing import NamedTuple
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, DecimalField, Exists, OuterRef, Q, Sum, Value
 from django.db.models.functions import Coalesce
@@ -61,12 +61,12 @@ from common.excel import (
 from students.choices import Role
 from students.exports import log_export
 from students.models import School, Student
+from students.permissions import ADD, CHANGE, EXPORT, VIEW
 from students.views.base import ExcelExportMixin, StaffViewMixin
 
 State = DisbursementBatch.State
 LineStatus = DisbursementLine.Status
 MONEY = DecimalField(max_digits=14, decimal_places=2)
-BATCH_ROLES = (Role.BUREAU_ADMIN, Role.VIEWER, Role.SCHOOL_ADMIN)
 
 
 def line_figures(path="", scope=None, kinds=("planned", "paid", "failed", "removed")):
@@ -99,13 +99,7 @@ def edits_lines(user):
 
 
 class BatchStaffMixin(StaffViewMixin):
-    """Bureau staff, viewers and school administrators; teachers get 403."""
-
-    def dispatch(self, request, *args, **kwargs):
-        user = request.user
-        if user.is_authenticated and not (user.is_superuser or user.role in BATCH_ROLES):
-            raise PermissionDenied
-        return super().dispatch(request, *args, **kwargs)
+    """The pages of one batch, found in the user's scope (404 outside it)."""
 
     def get_batch(self, pk):
         return get_object_or_404(
@@ -123,6 +117,8 @@ class BatchStaffMixin(StaffViewMixin):
 
 class BatchListView(BatchStaffMixin, ExcelExportMixin, FilterView):
     """发放批次: the batches the user sees, with their lines and amounts (the user's schools')."""
+
+    permission = (VIEW, DisbursementBatch)
 
     filterset_class = BatchFilter
     template_name = "aid/batch_list.html"
@@ -172,7 +168,6 @@ class BatchListView(BatchStaffMixin, ExcelExportMixin, FilterView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["may_create"] = d.is_bureau_admin(self.request.user)
         context["summary_form"] = SummaryForm(
             initial={
                 "term": self.request.GET.get("term") or Term.objects.current(),
@@ -185,13 +180,10 @@ class BatchListView(BatchStaffMixin, ExcelExportMixin, FilterView):
 class BatchCreateView(StaffViewMixin, FormView):
     """A new batch of one program for one term and region (bureau administrators)."""
 
+    permission = (ADD, DisbursementBatch)
+
     template_name = "aid/batch_create.html"
     form_class = BatchCreateForm
-
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated and not d.is_bureau_admin(request.user):
-            raise PermissionDenied
-        return super().dispatch(request, *args, **kwargs)
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "user": self.request.user}
@@ -322,6 +314,8 @@ class BatchPageMixin(BatchStaffMixin, TemplateView):
 
 
 class BatchDetailView(BatchPageMixin):
+    permission = (VIEW, DisbursementBatch)
+
     def get(self, request, *args, **kwargs):
         return self.render_page(self.get_batch(kwargs["pk"]))
 
@@ -330,7 +324,6 @@ class BatchChangeMixin(BatchPageMixin):
     """POST only: one call to aid.subsidies.services. On a conflict the page comes back with the
     message (409); on another error with the form's errors (400); the input is kept."""
 
-    writes = True
     http_method_names = ["post"]
 
     def apply(self, batch, form, change, arguments, done, anchor="", **forms):
@@ -351,6 +344,8 @@ class BatchChangeMixin(BatchPageMixin):
 class BatchMoveView(BatchChangeMixin):
     """Submit, approve, send back, record the payment or close, as may_make_move allows."""
 
+    permission = (CHANGE, DisbursementBatch)
+
     def post(self, request, *args, **kwargs):
         batch = self.get_batch(kwargs["pk"])
         form = BatchMoveForm(request.POST)
@@ -364,6 +359,8 @@ class BatchMoveView(BatchChangeMixin):
 
 class SchoolConfirmView(BatchChangeMixin):
     """A school (or the bureau for it) confirms the school's lines of a draft."""
+
+    permission = (CHANGE, DisbursementLine)
 
     def post(self, request, *args, **kwargs):
         batch = self.get_batch(kwargs["pk"])
@@ -379,6 +376,8 @@ class SchoolConfirmView(BatchChangeMixin):
 
 class LineUpdateView(BatchChangeMixin):
     """One line: remove or change the amount (draft), or record a payment result."""
+
+    permission = (CHANGE, DisbursementLine)
 
     def post(self, request, *args, **kwargs):
         line = get_object_or_404(
@@ -409,8 +408,9 @@ class LineAddView(BatchStaffMixin, TemplateView):
     the stages the program covers who have no line of it this term, choose one, say why.
     Only the first matches are offered, so the choice stays short however many there are."""
 
+    permission = (ADD, DisbursementLine)
+
     template_name = "aid/batch_line_add.html"
-    writes = True
     shown = 20
 
     def candidates(self, batch):
@@ -480,6 +480,8 @@ class RosterExportView(BatchStaffMixin, View):
     """花名册: one school's lines of a batch as a printable .xlsx to sign (?school=<pk>;
     a school administrator gets their own school)."""
 
+    permission = (EXPORT, DisbursementBatch)
+
     def get(self, request, pk):
         user = request.user
         batch = self.get_batch(pk)
@@ -511,6 +513,8 @@ class RosterExportView(BatchStaffMixin, View):
 class SummaryExportView(BatchStaffMixin, View):
     """The term's figures by school and by program (?term=<pk>, optional ?program=<pk>;
     the current term when none is given), over the lines the user sees."""
+
+    permission = (EXPORT, DisbursementBatch)
 
     def get(self, request):
         form = SummaryForm(request.GET or None)
@@ -568,6 +572,8 @@ class PrecisionView(PrecisionMixin, TemplateView):
     """The five checks of one program and term with their students, the resolved findings,
     and a resolve form under each open finding (bureau and school administrators)."""
 
+    permission = (VIEW, PrecisionResolution)
+
     template_name = "aid/precision.html"
 
     def get_context_data(self, **kwargs):
@@ -608,7 +614,8 @@ class PrecisionView(PrecisionMixin, TemplateView):
 class FindingResolveView(PrecisionView):
     """Record what was found about one finding, then back to the checks."""
 
-    writes = True
+    permission = (ADD, PrecisionResolution)
+
     http_method_names = ["post"]
 
     def post(self, request, *args, **kwargs):
@@ -630,6 +637,8 @@ class FindingResolveView(PrecisionView):
 
 class PrecisionExportView(PrecisionMixin, View):
     """The same findings as .xlsx: a sheet per kind and one of the resolved findings."""
+
+    permission = (EXPORT, PrecisionResolution)
 
     def get(self, request):
         _form, program, term = self.chosen()

@@ -11,6 +11,7 @@ from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from aid.reference.models import AidProgram, ChecklistItem
+from common.state_machine import StateMachine
 from students.choices import Role
 from students.models import COUNTY_WIDE_ROLES, School
 
@@ -184,6 +185,14 @@ class SchoolProject(models.Model):
         PLANNED = "planned", pgettext_lazy("project", "Planned")
         UNDERWAY = "underway", pgettext_lazy("project", "Under way")
         COMPLETED = "completed", pgettext_lazy("project", "Completed")
+
+    # A project goes ahead (and may be finished without being recorded under way); a
+    # completion recorded too early is taken back to under way. Edits keep their status.
+    MOVES = StateMachine(Status, {
+        Status.PLANNED: {Status.PLANNED, Status.UNDERWAY, Status.COMPLETED},
+        Status.UNDERWAY: {Status.UNDERWAY, Status.COMPLETED},
+        Status.COMPLETED: {Status.COMPLETED, Status.UNDERWAY},
+    })
 
     school = models.ForeignKey(School, verbose_name=_("school"), on_delete=models.PROTECT, related_name="projects")
     name = models.CharField(_("name"), max_length=100)

@@ -32,6 +32,7 @@ from aid.supervision.models import (
     Rectification,
     SchoolProject,
 )
+from students import permissions
 from students.choices import RegionLevel, Role
 from students.models import Region, School
 
@@ -40,7 +41,6 @@ User = get_user_model()
 # The inspection form offers this many rectification lines.
 MAX_RECTIFICATIONS = 5
 
-READER_ROLES = (Role.BUREAU_ADMIN, Role.VIEWER, Role.GRID_LEADER, Role.SCHOOL_ADMIN)
 # The roles a grid's leader and members may have.
 GRID_ROLES = (Role.GRID_LEADER, Role.BUREAU_ADMIN)
 
@@ -79,16 +79,16 @@ def _active(user):
 
 def may_read(user):
     """Teachers, and accounts without a role, have no supervision pages."""
-    return _active(user) and (user.is_superuser or user.role in READER_ROLES)
+    return permissions.may(user, permissions.VIEW, GridGroup)
 
 
 def may_manage(user):
     """Grid groups and projects are kept by the bureau."""
-    return _active(user) and (user.is_superuser or user.role == Role.BUREAU_ADMIN)
+    return permissions.may(user, permissions.CHANGE, GridGroup)
 
 
 def may_record_inspections(user):
-    return may_manage(user) or (_active(user) and user.role == Role.GRID_LEADER)
+    return permissions.may(user, permissions.ADD, Inspection)
 
 
 def in_grid(user, grid):
@@ -502,8 +502,11 @@ def project_save(
     if not may_manage(actor):
         raise PermissionDenied
     if project is not None:
-        if not SchoolProject.objects.visible_to(actor).filter(pk=project.pk).exists():
+        # The stored status: a bound form has already set the new one on `project`.
+        stored = SchoolProject.objects.visible_to(actor).filter(pk=project.pk).values_list("status", flat=True)
+        if not stored:
             raise PermissionDenied
+        SchoolProject.MOVES.check(stored[0], status, field="status")
     else:
         project = SchoolProject()
     investment = as_yuan(investment)

@@ -6,7 +6,7 @@ scope (404 outside it), keep teachers out (403) and put the rules' messages besi
 """
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Max, Prefetch, Q
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect
@@ -42,29 +42,12 @@ from common.excel import (
     xlsx_response,
 )
 from students.models import Region, School
+from students.permissions import ADD, CHANGE, EXPORT, VIEW
 from students.views.base import ExcelExportMixin, StaffViewMixin
 from students.views.registry import history_entries
 
 User = get_user_model()
 CLOSED = Rectification.Status.CLOSED
-
-
-class SupervisionViewMixin(StaffViewMixin):
-    """Supervision pages are read by everyone but teachers (403 for them)."""
-
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated and not supervision.may_read(request.user):
-            raise PermissionDenied
-        return super().dispatch(request, *args, **kwargs)
-
-
-class ManagerViewMixin(SupervisionViewMixin):
-    """Grid groups and projects are changed by bureau administrators only."""
-
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated and not supervision.may_manage(request.user):
-            raise PermissionDenied
-        return super().dispatch(request, *args, **kwargs)
 
 
 def add_errors(form, error):
@@ -109,7 +92,9 @@ def joined_names(objects):
     return "、".join(str(obj) for obj in objects)
 
 
-class GridListView(SupervisionViewMixin, ExcelExportMixin, ListView):
+class GridListView(StaffViewMixin, ExcelExportMixin, ListView):
+    permission = (VIEW, GridGroup)
+
     template_name = "aid/grid_list.html"
     context_object_name = "grids"
     paginate_by = 50
@@ -141,13 +126,12 @@ class GridListView(SupervisionViewMixin, ExcelExportMixin, ListView):
         figures = rectification_figures("inspections__rectifications", timezone.localdate())
         return grid_queryset(self.request.user).annotate(**figures).order_by("name", "pk")
 
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(may_manage=supervision.may_manage(self.request.user), **kwargs)
 
-
-class GridDetailView(SupervisionViewMixin, DetailView):
+class GridDetailView(StaffViewMixin, DetailView):
     """The grid's people and townships, and each school of those townships with its last
     inspection and its open and overdue rectification items (one query for all schools)."""
+
+    permission = (VIEW, GridGroup)
 
     template_name = "aid/grid_detail.html"
     context_object_name = "grid"
@@ -176,7 +160,7 @@ class GridDetailView(SupervisionViewMixin, DetailView):
         return context
 
 
-class GridFormView(ManagerViewMixin, FormView):
+class GridFormView(StaffViewMixin, FormView):
     template_name = "aid/grid_form.html"
     form_class = GridForm
     grid = None
@@ -203,13 +187,17 @@ class GridFormView(ManagerViewMixin, FormView):
 
 
 class GridCreateView(GridFormView):
+    permission = (ADD, GridGroup)
+
     def save(self, data):
         return supervision.grid_create(actor=self.request.user, **data)
 
 
 class GridUpdateView(GridFormView):
+    permission = (CHANGE, GridGroup)
+
     def dispatch(self, request, *args, **kwargs):
-        if supervision.may_manage(request.user):
+        if self.allows(request.user):
             self.grid = get_object_or_404(GridGroup.objects.visible_to(request.user), pk=kwargs["pk"])
         return super().dispatch(request, *args, **kwargs)
 
@@ -230,7 +218,9 @@ class GridUpdateView(GridFormView):
 # ---------------------------------------------------------------------------------------
 
 
-class InspectionListView(SupervisionViewMixin, ExcelExportMixin, FilterView):
+class InspectionListView(StaffViewMixin, ExcelExportMixin, FilterView):
+    permission = (VIEW, Inspection)
+
     filterset_class = InspectionFilter
     template_name = "aid/inspection_list.html"
     context_object_name = "inspections"
@@ -284,21 +274,16 @@ class InspectionListView(SupervisionViewMixin, ExcelExportMixin, FilterView):
             .order_by("-inspected_on", "-pk")
         )
 
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(
-            may_record=supervision.may_record_inspections(self.request.user), **kwargs
-        )
 
-
-class InspectionCreateView(SupervisionViewMixin, TemplateView):
+class InspectionCreateView(StaffViewMixin, TemplateView):
     """The inspection form for the school in `?school=`; without it, a choice of school."""
+
+    permission = (ADD, Inspection)
 
     template_name = "aid/inspection_form.html"
 
     def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated and supervision.may_read(request.user):
-            if not supervision.may_record_inspections(request.user):
-                raise PermissionDenied
+        if self.allows(request.user):
             self.school = None
             school_pk = request.GET.get("school")
             if school_pk is not None:
@@ -359,7 +344,9 @@ class InspectionCreateView(SupervisionViewMixin, TemplateView):
         return self.render_page(form, status=400)
 
 
-class InspectionDetailView(SupervisionViewMixin, DetailView):
+class InspectionDetailView(StaffViewMixin, DetailView):
+    permission = (VIEW, Inspection)
+
     template_name = "aid/inspection_detail.html"
     context_object_name = "inspection"
 
@@ -384,7 +371,9 @@ class InspectionDetailView(SupervisionViewMixin, DetailView):
 # ---------------------------------------------------------------------------------------
 
 
-class RectificationListView(SupervisionViewMixin, ExcelExportMixin, FilterView):
+class RectificationListView(StaffViewMixin, ExcelExportMixin, FilterView):
+    permission = (VIEW, Rectification)
+
     filterset_class = RectificationFilter
     template_name = "aid/rectification_list.html"
     context_object_name = "rectifications"
@@ -428,9 +417,11 @@ class RectificationListView(SupervisionViewMixin, ExcelExportMixin, FilterView):
         )
 
 
-class RectificationUpdateView(SupervisionViewMixin, TemplateView):
+class RectificationUpdateView(StaffViewMixin, TemplateView):
     """The item with its history; the school reports what it did, the grid (or the
     bureau) closes or reopens it. The form posted says which by its `action`."""
+
+    permission = (VIEW, Rectification)
 
     template_name = "aid/rectification_update.html"
     forms = {"report": ReportForm, "close": CloseForm, "reopen": ReopenForm}
@@ -441,7 +432,7 @@ class RectificationUpdateView(SupervisionViewMixin, TemplateView):
     }
 
     def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated and supervision.may_read(request.user):
+        if self.allows(request.user):
             self.rectification = get_object_or_404(
                 Rectification.objects.visible_to(request.user).select_related(
                     "school__region", "inspection__grid__leader"
@@ -504,8 +495,10 @@ def project_queryset(user):
     )
 
 
-class ProjectListView(SupervisionViewMixin, FilterView):
+class ProjectListView(StaffViewMixin, FilterView):
     """The projects with their totals per type and per township, for the filtered list."""
+
+    permission = (VIEW, SchoolProject)
 
     filterset_class = ProjectFilter
     template_name = "aid/project_list.html"
@@ -519,12 +512,13 @@ class ProjectListView(SupervisionViewMixin, FilterView):
         user = self.request.user
         return super().get_context_data(
             totals=supervision.projects_totals(user, self.object_list),
-            may_manage=supervision.may_manage(user),
             **kwargs,
         )
 
 
-class ProjectCreateView(ManagerViewMixin, FormView):
+class ProjectCreateView(StaffViewMixin, FormView):
+    permission = (ADD, SchoolProject)
+
     template_name = "aid/project_form.html"
     form_class = ProjectForm
     project = None
@@ -551,8 +545,10 @@ class ProjectCreateView(ManagerViewMixin, FormView):
 
 
 class ProjectUpdateView(ProjectCreateView):
+    permission = (CHANGE, SchoolProject)
+
     def dispatch(self, request, *args, **kwargs):
-        if supervision.may_manage(request.user):
+        if self.allows(request.user):
             self.project = get_object_or_404(
                 SchoolProject.objects.visible_to(request.user), pk=kwargs["pk"]
             )
@@ -640,8 +636,10 @@ def project_workbook(projects, totals):
     return workbook
 
 
-class ProjectExportView(SupervisionViewMixin, View):
+class ProjectExportView(StaffViewMixin, View):
     """The project list exactly as filtered on the page, with its totals, as .xlsx."""
+
+    permission = (EXPORT, SchoolProject)
 
     def get(self, request):
         filterset = ProjectFilter(

@@ -35,9 +35,3 @@ def status_badge(rectification):
         rectification.status,
         rectification.get_status_display(),
     )
-
-
-@register.filter
-def reads_supervision(user):
-    """For the navigation: whether the user has supervision pages (teachers have none)."""
-    return supervision.may_read(user)

@@ -1,24 +1,36 @@
-"""The base of every page: login required, read-only roles kept out of writing views; the
-Excel export every list page offers."""
+"""The base of every page: login required and the role's permission checked against the one
+table (students/permissions.py); the Excel export every list page offers."""
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from common.excel import SHEET_TITLE_LENGTH, sheet_safe, stream_xlsx
 
+from .. import permissions
 from ..exports import log_export
 
 
 class StaffViewMixin(LoginRequiredMixin):
-    """Login required; views that change data set `writes = True` and are denied to
-    roles that may not edit. Views start their querysets from `visible_to(user)`."""
+    """Login required, and the user's role must hold `permission`: an (action, kind) pair
+    of the permission table, e.g. `(permissions.VIEW, Student)`. A view that names no
+    permission is refused to everyone (deny by default; a test walks every URL).
 
-    writes = False
+    The role check comes first; the record check follows in the view, which starts every
+    queryset from `visible_to(user)`, so a record outside the user's scope is a 404.
+    """
+
+    permission = None
+
+    @classmethod
+    def allows(cls, user):
+        """Whether the user's role may open this view: asked by the navigation and the
+        buttons as well as by `dispatch`."""
+        return cls.permission is not None and permissions.may(user, *cls.permission)
 
     def dispatch(self, request, *args, **kwargs):
         if not request.user.is_authenticated:
             return self.handle_no_permission()
-        if self.writes and not request.user.can_edit_students:
+        if not self.allows(request.user):
             raise PermissionDenied
         return super().dispatch(request, *args, **kwargs)
 
@@ -33,15 +45,17 @@ class ExcelExportMixin:
     export log), and defines `export_columns()` (ExportColumn, translated when called) and
     `export_rows(objects)`, which yields one sequence of values per object, in column order.
     A list whose rows carry phone or ID numbers sets `export_carries_personal_data`: its
-    exports by users who see them unmasked are logged.
+    exports by users who see them unmasked are logged. A view of its own URL that only
+    exports (the list's export button) subclasses the list with `always_exports = True`.
     """
 
     export_title = ""
     export_list_name = ""
     export_carries_personal_data = False
+    always_exports = False
 
     def get(self, request, *args, **kwargs):
-        if request.GET.get("export") != "xlsx":
+        if not (self.always_exports or request.GET.get("export") == "xlsx"):
             return super().get(request, *args, **kwargs)
         objects = self.export_objects()
         title = sheet_safe(self.get_export_title())
@@ -53,7 +67,7 @@ class ExcelExportMixin:
         )
         if self.export_carries_personal_data:
             query = request.GET.copy()
-            del query["export"]
+            query.pop("export", None)
             log_export(
                 user=request.user,
                 list_name=self.export_list_name,

@@ -3,6 +3,7 @@ from django.utils import timezone
 from django.views.generic import TemplateView
 
 from common.excel import xlsx_response
+from students.permissions import EXPORT, VIEW
 
 from ..distribution import distribution_table
 from ..exports import distribution_workbook
@@ -20,6 +21,8 @@ class DistributionMixin(StaffViewMixin):
 
 
 class DistributionView(DistributionMixin, TemplateView):
+    permission = (VIEW, Student)
+
     template_name = "students/distribution.html"
 
     def get_context_data(self, **kwargs):
@@ -30,6 +33,8 @@ class DistributionView(DistributionMixin, TemplateView):
 
 
 class DistributionExportView(DistributionMixin, TemplateView):
+    permission = (EXPORT, Student)
+
     def get(self, request, *args, **kwargs):
         table = self.get_table()
         workbook = distribution_workbook(table, today=timezone.localdate())

@@ -1,11 +1,12 @@
 """The roster import pages: upload and check, correct the mapping, apply, revert."""
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views import View
 
 from common.excel import xlsx_response
+from students.permissions import CHANGE, IMPORT, VIEW
 
 from .. import importer
 from ..exports import error_report_workbook, roster_template_workbook
@@ -17,11 +18,6 @@ ROWS_SHOWN = 200
 
 
 class ImportViewMixin(StaffViewMixin):
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated and not request.user.may_import_roster:
-            raise PermissionDenied
-        return super().dispatch(request, *args, **kwargs)
-
     def get_import(self):
         return get_object_or_404(
             RosterImport.objects.visible_to(self.request.user)
@@ -33,6 +29,8 @@ class ImportViewMixin(StaffViewMixin):
 
 class RosterImportView(ImportViewMixin, View):
     """Upload a file: it is read and checked, and the result shown; nothing is written yet."""
+
+    permission = (IMPORT, RosterImport)
 
     template_name = "students/roster_import.html"
 
@@ -87,6 +85,8 @@ def render_check(request, roster_import, plan, mapping_form=None, status=200):
 
 
 class RosterImportDetailView(ImportViewMixin, View):
+    permission = (VIEW, RosterImport)
+
     def get(self, request, pk):
         roster_import = self.get_import()
         if roster_import.state == RosterImport.State.CHECKED:
@@ -115,6 +115,8 @@ class RosterImportDetailView(ImportViewMixin, View):
 class RosterImportMappingView(ImportViewMixin, View):
     """Check the same file again with the columns mapped as the user says."""
 
+    permission = (CHANGE, RosterImport)
+
     def post(self, request, pk):
         roster_import = self.get_import()
         plan = importer.plan_for(roster_import, request.user)
@@ -135,6 +137,8 @@ class RosterImportMappingView(ImportViewMixin, View):
 
 
 class RosterImportApplyView(ImportViewMixin, View):
+    permission = (IMPORT, RosterImport)
+
     def post(self, request, pk):
         roster_import = self.get_import()
         try:
@@ -155,6 +159,8 @@ class RosterImportApplyView(ImportViewMixin, View):
 
 
 class RosterImportRevertView(ImportViewMixin, View):
+    permission = (CHANGE, RosterImport)
+
     def post(self, request, pk):
         roster_import = self.get_import()
         try:
@@ -169,6 +175,8 @@ class RosterImportRevertView(ImportViewMixin, View):
 class RosterImportReportView(ImportViewMixin, View):
     """The file's rows with their errors, as .xlsx."""
 
+    permission = (VIEW, RosterImport)
+
     def get(self, request, pk):
         roster_import = self.get_import()
         table = importer.rows_of(roster_import)
@@ -179,12 +187,16 @@ class RosterImportReportView(ImportViewMixin, View):
 
 
 class RosterTemplateView(StaffViewMixin, View):
+    permission = (IMPORT, RosterImport)
+
     def get(self, request):
         return xlsx_response(roster_template_workbook(), "建档立卡学生花名册模板.xlsx")
 
 
 class AbsenceCheckView(ImportViewMixin, View):
     """Record what was found about a student missing from a snapshot."""
+
+    permission = (CHANGE, RosterImport)
 
     def post(self, request, pk, absence_pk):
         roster_import = self.get_import()

@@ -11,20 +11,35 @@ from django_filters.views import FilterView
 
 from common.excel import COUNT_FORMAT, ExportColumn
 from common.masking import id_number_for
+from students.permissions import ADD, CHANGE, VIEW
 
 from .. import hooks, idnumber, services
 from ..choices import IN_SCHOOL_STATUSES, Stage
+from ..exports import STUDENT_COLUMNS, student_export_rows
 from ..filters import SchoolFilter, StudentFilter
 from ..forms import HouseholdForm, LeaveRosterForm, StudentForm
 from ..models import Household, School, Student
 from .base import ExcelExportMixin, StaffViewMixin
 
 
-class StudentListView(StaffViewMixin, FilterView):
+class StudentListView(StaffViewMixin, ExcelExportMixin, FilterView):
+    permission = (VIEW, Student)
+
     filterset_class = StudentFilter
     template_name = "students/student_list.html"
     paginate_by = 50
     context_object_name = "students"
+    # The sheet keeps the importer's Chinese headers and title in every language, so an
+    # export can be imported again.
+    export_title = "学生名单"
+    export_list_name = "students"
+    export_carries_personal_data = True
+
+    def export_columns(self):
+        return STUDENT_COLUMNS
+
+    def export_rows(self, students):
+        return student_export_rows(students, self.request.user)
 
     def get_queryset(self):
         return Student.objects.visible_to(self.request.user).select_related(
@@ -47,6 +62,8 @@ class StudentListView(StaffViewMixin, FilterView):
 
 
 class StudentDetailView(StaffViewMixin, DetailView):
+    permission = (VIEW, Student)
+
     template_name = "students/student_detail.html"
     context_object_name = "student"
 
@@ -114,7 +131,6 @@ def display_value(field, value, user):
 class StudentFormViewMixin(StaffViewMixin):
     """Student and household forms on one page, saved together or not at all."""
 
-    writes = True
     template_name = "students/student_form.html"
 
     def get_forms(self, student, household):
@@ -176,11 +192,15 @@ class StudentFormViewMixin(StaffViewMixin):
 
 
 class StudentCreateView(StudentFormViewMixin, TemplateView):
+    permission = (ADD, Student)
+
     def instances(self):
         return None, None
 
 
 class StudentUpdateView(StudentFormViewMixin, TemplateView):
+    permission = (CHANGE, Student)
+
     def instances(self):
         student = get_object_or_404(
             Student.objects.visible_to(self.request.user).select_related("household"),
@@ -190,7 +210,8 @@ class StudentUpdateView(StudentFormViewMixin, TemplateView):
 
 
 class StudentLeaveView(StaffViewMixin, TemplateView):
-    writes = True
+    permission = (CHANGE, Student)
+
     template_name = "students/student_leave.html"
 
     def dispatch(self, request, *args, **kwargs):
@@ -234,6 +255,8 @@ class StudentLeaveView(StaffViewMixin, TemplateView):
 
 
 class SchoolListView(StaffViewMixin, ExcelExportMixin, FilterView):
+    permission = (VIEW, School)
+
     template_name = "students/school_list.html"
     filterset_class = SchoolFilter
     context_object_name = "schools"
@@ -287,6 +310,8 @@ class SchoolListView(StaffViewMixin, ExcelExportMixin, FilterView):
 
 
 class SchoolDetailView(StaffViewMixin, DetailView):
+    permission = (VIEW, School)
+
     template_name = "students/school_detail.html"
     context_object_name = "school"
 
@@ -316,6 +341,8 @@ class SchoolDetailView(StaffViewMixin, DetailView):
 
 
 class HouseholdDetailView(StaffViewMixin, DetailView):
+    permission = (VIEW, Household)
+
     template_name = "students/household_detail.html"
     context_object_name = "household"
 

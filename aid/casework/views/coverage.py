@@ -15,12 +15,15 @@ from aid.reference.models import Term
 from common.excel import DATE_FORMAT, ExportColumn, sheet_safe, xlsx_response
 from students.filters import DistributionFilter, visible_schools
 from students.models import Student
+from students.permissions import VIEW
 from students.views.base import ExcelExportMixin, StaffViewMixin
 
 
 class CoverageView(StaffViewMixin, TemplateView):
     """The share of students on the roster visited at least once in the chosen term; with
     ?export=xlsx the same table as a printable workbook."""
+
+    permission = (VIEW, HomeVisit)
 
     template_name = "aid/coverage.html"
 
@@ -64,6 +67,8 @@ class UnvisitedFilter(DistributionFilter):
 
 class UnvisitedListView(StaffViewMixin, ExcelExportMixin, FilterView):
     """未家访学生: students on the roster without a visit in the term (the current one by default)."""
+
+    permission = (VIEW, HomeVisit)
 
     filterset_class = UnvisitedFilter
     template_name = "aid/unvisited.html"

@@ -9,7 +9,7 @@ import django_filters
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -33,19 +33,11 @@ from common.excel import DATE_FORMAT, WHOLE_NUMBER, ExportColumn
 from students.choices import Grade, Role, Stage
 from students.filters import DistributionFilter, visible_schools
 from students.models import School, Student
+from students.permissions import ADD, CHANGE, IMPORT, VIEW
 from students.views.base import ExcelExportMixin, StaffViewMixin
 
 User = get_user_model()
 ROWS_SHOWN = 200
-
-
-class PairingStaffMixin(StaffViewMixin):
-    """School and bureau administrators only; other roles get 403."""
-
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated and not services.may_pair(request.user):
-            raise PermissionDenied
-        return super().dispatch(request, *args, **kwargs)
 
 
 # ---------------------------------------------------------------------------------------
@@ -53,8 +45,10 @@ class PairingStaffMixin(StaffViewMixin):
 # ---------------------------------------------------------------------------------------
 
 
-class PairingAssignView(PairingStaffMixin, TemplateView):
+class PairingAssignView(StaffViewMixin, TemplateView):
     """Pair a student on the roster with a teacher of their school, or change the teacher."""
+
+    permission = (ADD, Pairing)
 
     template_name = "aid/pairing_assign.html"
 
@@ -110,8 +104,10 @@ class PairingAssignView(PairingStaffMixin, TemplateView):
         return self.render_form(form, status=400)
 
 
-class PairingEndView(PairingStaffMixin, TemplateView):
+class PairingEndView(StaffViewMixin, TemplateView):
     """End a pairing without a successor; the student goes back to the unpaired list."""
+
+    permission = (CHANGE, Pairing)
 
     template_name = "aid/pairing_end.html"
 
@@ -169,8 +165,10 @@ class UnpairedFilter(DistributionFilter):
         return queryset.search(value)
 
 
-class UnpairedListView(PairingStaffMixin, ExcelExportMixin, FilterView):
+class UnpairedListView(StaffViewMixin, ExcelExportMixin, FilterView):
     """未结对学生: students on the roster without a teacher, paired in bulk from the list."""
+
+    permission = (VIEW, Pairing)
 
     filterset_class = UnpairedFilter
     template_name = "aid/unpaired.html"
@@ -252,8 +250,10 @@ class ReassignmentFilter(django_filters.FilterSet):
         fields = []
 
 
-class ReassignmentListView(PairingStaffMixin, ExcelExportMixin, FilterView):
+class ReassignmentListView(StaffViewMixin, ExcelExportMixin, FilterView):
     """需重新安排结对: active pairings whose teacher left or moved to another school."""
+
+    permission = (VIEW, Pairing)
 
     filterset_class = ReassignmentFilter
     template_name = "aid/reassignment.html"
@@ -317,12 +317,14 @@ class TeacherFilter(django_filters.FilterSet):
         )
 
 
-class TeacherListView(PairingStaffMixin, ExcelExportMixin, FilterView):
+class TeacherListView(StaffViewMixin, ExcelExportMixin, FilterView):
     """Teachers of the schools in scope with their number of paired students.
 
     Each row has a small form to set the teacher's password (POST here): imported
     accounts have none until their school administrator sets the first one.
     """
+
+    permission = (VIEW, User)
 
     filterset_class = TeacherFilter
     template_name = "aid/teacher_list.html"
@@ -386,8 +388,10 @@ class TeacherListView(PairingStaffMixin, ExcelExportMixin, FilterView):
         return redirect(request.get_full_path())
 
 
-class TeacherCreateView(PairingStaffMixin, FormView):
+class TeacherCreateView(StaffViewMixin, FormView):
     """Open a teacher's account: the mobile phone is the login, the admin types the first password."""
+
+    permission = (ADD, User)
 
     template_name = "aid/teacher_form.html"
     form_class = TeacherForm
@@ -422,8 +426,10 @@ class TeacherCreateView(PairingStaffMixin, FormView):
         return response
 
 
-class TeacherImportView(PairingStaffMixin, View):
+class TeacherImportView(StaffViewMixin, View):
     """Upload a teacher list and see the check; apply it as a whole from the check page."""
+
+    permission = (IMPORT, User)
 
     def get(self, request):
         return render(request, "aid/teacher_import.html", {"form": TeacherImportForm()})

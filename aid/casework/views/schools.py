@@ -3,7 +3,7 @@ from functools import cached_property
 
 import django_filters
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, Max, OuterRef, Q
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
@@ -13,10 +13,11 @@ from django_filters.views import FilterView
 
 from aid.casework import services
 from aid.casework.forms import ActivityForm, SchoolPairingForm
-from aid.casework.models import SchoolPairing
+from aid.casework.models import ExchangeActivity, SchoolPairing
 from aid.reference.models import Term
 from common.excel import DATE_FORMAT, WHOLE_NUMBER, ExportColumn
 from students.filters import visible_schools
+from students.permissions import ADD, VIEW
 from students.views.base import ExcelExportMixin, StaffViewMixin
 
 
@@ -39,6 +40,8 @@ class SchoolPairingFilter(django_filters.FilterSet):
 class SchoolPairingListView(StaffViewMixin, ExcelExportMixin, FilterView):
     """Each pairing with its supported schools and its activities this term; pairings with
     none this term (paper-only pairings) are flagged."""
+
+    permission = (VIEW, SchoolPairing)
 
     filterset_class = SchoolPairingFilter
     template_name = "aid/school_pairing_list.html"
@@ -95,20 +98,16 @@ class SchoolPairingListView(StaffViewMixin, ExcelExportMixin, FilterView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["term"] = self.term
-        context["may_create"] = services.may_manage_school_pairings(self.request.user)
         return context
 
 
 class SchoolPairingCreateView(StaffViewMixin, FormView):
     """The bureau pairs a supporting school with one or more supported schools."""
 
+    permission = (ADD, SchoolPairing)
+
     template_name = "aid/school_pairing_form.html"
     form_class = SchoolPairingForm
-
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated and not services.may_manage_school_pairings(request.user):
-            raise PermissionDenied
-        return super().dispatch(request, *args, **kwargs)
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "user": self.request.user}
@@ -129,6 +128,8 @@ class SchoolPairingCreateView(StaffViewMixin, FormView):
 
 
 class SchoolPairingDetailView(StaffViewMixin, DetailView):
+    permission = (VIEW, SchoolPairing)
+
     template_name = "aid/school_pairing_detail.html"
     context_object_name = "pairing"
 
@@ -149,14 +150,15 @@ class SchoolPairingDetailView(StaffViewMixin, DetailView):
             context["term_activity_count"] = sum(
                 1 for activity in activities if term.starts_on <= activity.held_on <= term.ends_on
             )
-        context["may_record"] = self.request.user.can_edit_students
+        context["may_record"] = ActivityCreateView.allows(self.request.user)
         return context
 
 
 class ActivityCreateView(StaffViewMixin, FormView):
     """Bureau administrators and the administrators of either school record an activity."""
 
-    writes = True
+    permission = (ADD, ExchangeActivity)
+
     template_name = "aid/activity_form.html"
     form_class = ActivityForm
 
