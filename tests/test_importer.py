@@ -219,7 +219,7 @@ class TestApplying:
         def parse_again(*args, **kwargs):
             raise AssertionError("the file was parsed again")
 
-        monkeypatch.setattr(importer, "read_table", parse_again)
+        monkeypatch.setattr(importer.reading, "read_table", parse_again)
         later = RosterImport.objects.get(pk=checked.pk)  # as a later request loads it
         with pytest.raises(importer.ImportHasErrors) as refused:
             importer.roster_import_apply(actor=admin, roster_import=later)

@@ -27,18 +27,10 @@ from django.utils.translation import gettext as _
 from aid.casework import services
 from common.spreadsheets import SpreadsheetRefused, read_table
 from students.choices import Role
-from students.importer import (
-    FULL_WIDTH,
-    HEADER_SEARCH_ROWS,
-    Column,
-    ImportHasErrors,
-    RowError,
-    RowPlan,
-    is_total_row,
-    normalize_header,
-    school_key,
-    text_of,
-)
+from students.importer.cleaning import is_total_row, text_of
+from students.importer.header import FULL_WIDTH, HEADER_SEARCH_ROWS, Column, normalize_header
+from students.importer.placing import school_key
+from students.importer.plan import ImportHasErrors, RowError, RowPlan
 from students.models import School
 
 User = get_user_model()
