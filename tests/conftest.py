@@ -9,10 +9,13 @@ import time_machine
 
 from .factories import (
     BureauAdminFactory,
+    RegionFactory,
     SchoolAdminFactory,
     SchoolFactory,
     StudentFactory,
     TeacherFactory,
+    TermFactory,
+    TownshipFactory,
     ViewerFactory,
 )
 
@@ -66,6 +69,25 @@ def pinned_today(request):
         return
     with time_machine.travel(working_moment(datetime.date.fromisoformat(marker.args[0])), tick=True):
         yield
+
+
+@pytest.fixture
+def county(db):
+    """The county most tests work in: Lanling (371324) with the township 向城镇, a primary and
+    a junior secondary school and the current term; and next door Feixian (371325) with a
+    school of its own, for scope checks."""
+    lanling = RegionFactory()
+    town = TownshipFactory(parent=lanling, name="向城镇")
+    feixian = RegionFactory(code="371325", name="费县")
+    return {
+        "county": lanling,
+        "town": town,
+        "primary": SchoolFactory(region=town, name="兰陵县向城镇中心小学", stages=["primary"]),
+        "junior": SchoolFactory(region=town, name="兰陵县向城镇初级中学", stages=["junior"]),
+        "term": TermFactory(),
+        "other_county": feixian,
+        "other": SchoolFactory(region=TownshipFactory(code="371325100", name="费城街道", parent=feixian)),
+    }
 
 
 @pytest.fixture

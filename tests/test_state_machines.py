@@ -14,7 +14,13 @@ from common.state_machine import StateMachine
 from students import importer
 from students.models import RosterImport
 
-from .factories import BureauAdminFactory, SchoolFactory, StudentFactory, TownshipFactory, id_number_for
+from .factories import (
+    BureauAdminFactory,
+    SchoolFactory,
+    StudentFactory,
+    TownshipFactory,
+    id_number_for,
+)
 from .roster_files import roster_row, xlsx_bytes
 
 pytestmark = pytest.mark.django_db

@@ -7,9 +7,8 @@ from django.utils import timezone
 
 from students.choices import Status
 from students.models import Household, Student
-
-from .exports import exported_rows
-from .factories import (
+from tests.exports import exported_rows
+from tests.factories import (
     BureauAdminFactory,
     HouseholdFactory,
     SchoolAdminFactory,
@@ -251,7 +250,7 @@ def test_school_and_household_pages(client_for, bureau_admin, student):
 
 
 def test_bureau_admin_of_another_county_gets_404(client_for, student):
-    from .factories import RegionFactory
+    from tests.factories import RegionFactory
 
     stranger = BureauAdminFactory(region=RegionFactory(code="371325", name="费县"))
     assert client_for(stranger).get(reverse("students:student_detail", args=[student.pk])).status_code == 404

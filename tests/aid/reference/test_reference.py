@@ -8,8 +8,7 @@ from django.urls import reverse
 
 from aid.reference.models import Term
 from students.models import User
-
-from .factories import RegionFactory
+from tests.factories import RegionFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -11,8 +11,7 @@ import pytest
 from django.utils import timezone
 
 from aid.casework.models import HomeVisit
-
-from .factories import (
+from tests.factories import (
     AidProgramFactory,
     DeliveryItemFactory,
     HomeVisitFactory,

@@ -13,8 +13,7 @@ from openpyxl import load_workbook
 from aid.casework.models import HomeVisit, PolicyCheck, VisitDelivery
 from students.choices import HouseholdCategory, Status
 from students.models import ExportLog
-
-from .factories import (
+from tests.factories import (
     AidProgramFactory,
     BureauAdminFactory,
     DeliveryItemFactory,

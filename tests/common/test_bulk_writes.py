@@ -10,8 +10,7 @@ from django.utils import timezone
 from common import bulk_writes
 from students.choices import HouseholdCategory, Stage
 from students.models import Household, ImportedChange, RosterImport, Student
-
-from .factories import (
+from tests.factories import (
     BureauAdminFactory,
     SchoolFactory,
     StudentFactory,

@@ -16,8 +16,7 @@ from aid.dropout.ledgers import (
 from aid.dropout.models import DropoutCase
 from students import services
 from students.models import Student
-
-from .factories import (
+from tests.factories import (
     BureauAdminFactory,
     HomeVisitFactory,
     StudentFactory,

@@ -9,8 +9,12 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from students.choices import Stage, Status, grades_of_stage
-
-from .factories import RegionFactory, SchoolFactory, StudentFactory, TownshipFactory
+from tests.factories import (
+    RegionFactory,
+    SchoolFactory,
+    StudentFactory,
+    TownshipFactory,
+)
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,7 @@ from aid.dropout import services as dropout
 from aid.dropout.models import DropoutCase
 from students import importer, services
 from students.models import Student
-
-from .factories import (
+from tests.factories import (
     BureauAdminFactory,
     PairingFactory,
     SchoolAdminFactory,
@@ -21,7 +20,7 @@ from .factories import (
     StudentFactory,
     TeacherFactory,
 )
-from .roster_files import roster_row, xlsx_bytes
+from tests.roster_files import roster_row, xlsx_bytes
 
 pytestmark = pytest.mark.django_db
 

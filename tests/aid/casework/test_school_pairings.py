@@ -6,9 +6,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from aid.casework.models import ExchangeActivity, SchoolPairing
-
-from .exports import exported_file_name, exported_rows
-from .factories import (
+from tests.exports import exported_file_name, exported_rows
+from tests.factories import (
     BureauAdminFactory,
     ExchangeActivityFactory,
     RegionFactory,

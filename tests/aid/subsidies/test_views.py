@@ -21,19 +21,15 @@ from aid.subsidies.models import (
 )
 from common.masking import mask_id_number
 from students.models import ExportLog, Student
-
-from .exports import exported_rows
-from .factories import (
+from tests.exports import exported_rows
+from tests.factories import (
     AidProgramFactory,
     BureauAdminFactory,
     HouseholdFactory,
-    RegionFactory,
     SchoolAdminFactory,
     SchoolFactory,
     StudentFactory,
     TeacherFactory,
-    TermFactory,
-    TownshipFactory,
     ViewerFactory,
     previous_term,
 )
@@ -41,22 +37,6 @@ from .factories import (
 pytestmark = pytest.mark.django_db
 State = DisbursementBatch.State
 LineStatus = DisbursementLine.Status
-
-
-@pytest.fixture
-def place():
-    """A county with two schools, a neighbouring county with one, and a term."""
-    county = RegionFactory()
-    town = TownshipFactory(parent=county)
-    other_county = RegionFactory(code="371325", name="费县")
-    return {
-        "county": county,
-        "first": SchoolFactory(region=town, name="向城镇中心小学"),
-        "second": SchoolFactory(region=town, name="向城镇初级中学", stages=["junior"]),
-        "other": SchoolFactory(region=TownshipFactory(code="371325100", parent=other_county)),
-        "other_county": other_county,
-        "term": TermFactory(),
-    }
 
 
 @pytest.fixture
@@ -69,17 +49,17 @@ def program():
 
 
 @pytest.fixture
-def people(place):
+def people(county):
     """经办 and 审核 at the bureau, each school's administrator, a viewer and a teacher."""
     return {
-        "preparer": BureauAdminFactory(region=place["county"], full_name="经办人张"),
-        "approver": BureauAdminFactory(region=place["county"], full_name="审核人李"),
-        "first_admin": SchoolAdminFactory(school=place["first"]),
-        "second_admin": SchoolAdminFactory(school=place["second"]),
-        "viewer": ViewerFactory(region=place["county"]),
-        "teacher": TeacherFactory(school=place["first"]),
-        "other_bureau": BureauAdminFactory(region=place["other_county"]),
-        "other_admin": SchoolAdminFactory(school=place["other"]),
+        "preparer": BureauAdminFactory(region=county["county"], full_name="经办人张"),
+        "approver": BureauAdminFactory(region=county["county"], full_name="审核人李"),
+        "first_admin": SchoolAdminFactory(school=county["primary"]),
+        "second_admin": SchoolAdminFactory(school=county["junior"]),
+        "viewer": ViewerFactory(region=county["county"]),
+        "teacher": TeacherFactory(school=county["primary"]),
+        "other_bureau": BureauAdminFactory(region=county["other_county"]),
+        "other_admin": SchoolAdminFactory(school=county["other"]),
     }
 
 
@@ -89,16 +69,16 @@ def make_student(school, stage="primary", grade="P4", **extra):
 
 
 @pytest.fixture
-def students(place):
+def students(county):
     return {
-        "first": [make_student(place["first"]) for _ in range(3)],
-        "second": [make_student(place["second"], stage="junior", grade="J2") for _ in range(2)],
+        "first": [make_student(county["primary"]) for _ in range(3)],
+        "second": [make_student(county["junior"], stage="junior", grade="J2") for _ in range(2)],
     }
 
 
 @pytest.fixture
-def batch(place, program, people, students):
-    return d.batch_create(actor=people["preparer"], program=program, term=place["term"], region=place["county"])
+def batch(county, program, people, students):
+    return d.batch_create(actor=people["preparer"], program=program, term=county["term"], region=county["county"])
 
 
 def login(client, user):
@@ -176,15 +156,15 @@ class TestScope:
         for admin in (people["first_admin"], people["other_admin"]):
             assert login(client, admin).post(url, {"version": batch.version, "to": "submitted"}).status_code == 403
 
-    def test_a_school_admin_cannot_touch_or_export_another_schools_lines(self, client, batch, people, place):
+    def test_a_school_admin_cannot_touch_or_export_another_schools_lines(self, client, batch, people, county):
         client = login(client, people["first_admin"])
-        other_line = batch.lines.filter(school=place["second"]).first()
+        other_line = batch.lines.filter(school=county["junior"]).first()
         response = client.post(
             reverse("aid:line_update", args=[other_line.pk]),
             {"action": "remove", "reason": "不是本校", "version": batch.version},
         )
         assert response.status_code == 404
-        roster = client.get(reverse("aid:batch_roster_export", args=[batch.pk]) + f"?school={place['second'].pk}")
+        roster = client.get(reverse("aid:batch_roster_export", args=[batch.pk]) + f"?school={county['junior'].pk}")
         assert roster.status_code == 404
         assert fresh(batch).lines.filter(status=LineStatus.REMOVED).count() == 0
 
@@ -193,7 +173,7 @@ class TestScope:
         assert response.status_code == 200
         shown = {line.student_id for line in response.context["lines"]}
         assert shown == {student.pk for student in students["first"]}
-        assert [row["school__name"] for row in response.context["schools"]] == ["向城镇中心小学"]
+        assert [row["school__name"] for row in response.context["schools"]] == ["兰陵县向城镇中心小学"]
         assert response.context["totals"]["planned_amount"] == Decimal("1500.00")
         assert response.context["moves"] == []
 
@@ -217,16 +197,16 @@ class TestScope:
         method, url = self.batch_urls(batch)[page]
         assert getattr(client, method)(url, {"version": batch.version}).status_code == 403
 
-    def test_list_shows_only_batches_in_scope(self, client, batch, people, place, program):
+    def test_list_shows_only_batches_in_scope(self, client, batch, people, county, program):
         other = d.batch_create(
-            actor=people["other_bureau"], program=program, term=place["term"], region=place["other_county"]
+            actor=people["other_bureau"], program=program, term=county["term"], region=county["other_county"]
         )
         response = login(client, people["preparer"]).get(reverse("aid:batch_list"))
         assert [b.pk for b in response.context["batches"]] == [batch.pk]
         response = login(client, people["other_bureau"]).get(reverse("aid:batch_list"))
         assert [b.pk for b in response.context["batches"]] == [other.pk]
 
-    def test_export_has_the_filtered_batches_with_the_schools_amounts(self, client, place, program, people, batch):
+    def test_export_has_the_filtered_batches_with_the_schools_amounts(self, client, county, program, people, batch):
         """The program filter leaves out the other program's batch, the scope the other
         county's; a school administrator's figures are their school's lines only."""
         submitted(batch, people)
@@ -236,16 +216,16 @@ class TestScope:
             actor=people["preparer"], batch=fresh(batch), paid_on=today, method="bank", expected_version=fresh(batch).version
         )
         d.line_mark_result(
-            actor=people["preparer"], line=batch.lines.filter(school=place["first"]).first(),
+            actor=people["preparer"], line=batch.lines.filter(school=county["primary"]).first(),
             status=LineStatus.RETURNED, reason="银行卡已注销", expected_version=fresh(batch).version,
         )
         earlier = previous_term()
-        d.batch_create(actor=people["preparer"], program=program, term=earlier, region=place["county"])
+        d.batch_create(actor=people["preparer"], program=program, term=earlier, region=county["county"])
         meals = AidProgramFactory(stages=["primary"])
         ProgramStandard.objects.create(program=meals, stage="primary", amount=Decimal("100.00"))
-        d.batch_create(actor=people["preparer"], program=meals, term=place["term"], region=place["county"])
-        make_student(place["other"])
-        d.batch_create(actor=people["other_bureau"], program=program, term=place["term"], region=place["other_county"])
+        d.batch_create(actor=people["preparer"], program=meals, term=county["term"], region=county["county"])
+        make_student(county["other"])
+        d.batch_create(actor=people["other_bureau"], program=program, term=county["term"], region=county["other_county"])
 
         response = login(client, people["first_admin"]).get(
             reverse("aid:batch_list"), {"program": program.pk, "export": "xlsx"}, HTTP_ACCEPT_LANGUAGE="en"
@@ -257,7 +237,7 @@ class TestScope:
                 "Paid students", "Paid amount", "Payment date", "Payment method",
             ),
             (
-                "家庭经济困难学生生活补助", place["term"].name, "兰陵县", "Paid", 3, Decimal("1500.00"),
+                "家庭经济困难学生生活补助", county["term"].name, "兰陵县", "Paid", 3, Decimal("1500.00"),
                 2, Decimal("1000.00"), datetime.datetime.combine(today, datetime.time()), "Bank transfer",
             ),
             (
@@ -277,16 +257,16 @@ class TestScope:
 # ---------------------------------------------------------------------------------------
 
 
-def many_batches(place, people, count):
+def many_batches(county, people, count):
     for index in range(count):
         program = AidProgramFactory(stages=["primary"])
         ProgramStandard.objects.create(program=program, stage="primary", amount=Decimal("100.00") + index)
-        d.batch_create(actor=people["preparer"], program=program, term=place["term"], region=place["county"])
+        d.batch_create(actor=people["preparer"], program=program, term=county["term"], region=county["county"])
 
 
 @pytest.mark.parametrize("count", [1, 60])
-def test_batch_list_takes_a_fixed_number_of_queries(client, place, people, students, count, django_assert_max_num_queries):
-    many_batches(place, people, count)
+def test_batch_list_takes_a_fixed_number_of_queries(client, county, people, students, count, django_assert_max_num_queries):
+    many_batches(county, people, count)
     client = login(client, people["preparer"])
     with django_assert_max_num_queries(10):
         response = client.get(reverse("aid:batch_list"))
@@ -299,8 +279,8 @@ def test_batch_list_takes_a_fixed_number_of_queries(client, place, people, stude
 
 
 @pytest.mark.parametrize("count", [1, 60])
-def test_batch_export_takes_a_fixed_number_of_queries(client, place, people, students, count, django_assert_max_num_queries):
-    many_batches(place, people, count)
+def test_batch_export_takes_a_fixed_number_of_queries(client, county, people, students, count, django_assert_max_num_queries):
+    many_batches(county, people, count)
     client = login(client, people["preparer"])
     with django_assert_max_num_queries(5):
         response = client.get(reverse("aid:batch_list"), {"export": "xlsx"})
@@ -308,12 +288,12 @@ def test_batch_export_takes_a_fixed_number_of_queries(client, place, people, stu
 
 
 @pytest.mark.parametrize("extra", [0, 150])
-def test_batch_page_takes_a_fixed_number_of_queries(client, place, program, people, students, extra, django_assert_max_num_queries):
+def test_batch_page_takes_a_fixed_number_of_queries(client, county, program, people, students, extra, django_assert_max_num_queries):
     for index in range(extra):
-        make_student(place["first"] if index % 2 else place["second"], **(
+        make_student(county["primary"] if index % 2 else county["junior"], **(
             {} if index % 2 else {"stage": "junior", "grade": "J1"}
         ))
-    batch = d.batch_create(actor=people["preparer"], program=program, term=place["term"], region=place["county"])
+    batch = d.batch_create(actor=people["preparer"], program=program, term=county["term"], region=county["county"])
     client = login(client, people["preparer"])
     with django_assert_max_num_queries(11):
         response = client.get(batch.get_absolute_url())
@@ -328,15 +308,15 @@ def test_batch_page_takes_a_fixed_number_of_queries(client, place, program, peop
 # ---------------------------------------------------------------------------------------
 
 
-def test_walk_from_creation_to_a_returned_payment(client, place, program, people, students):
+def test_walk_from_creation_to_a_returned_payment(client, county, program, people, students):
     """Create → a school removes a line with a reason and confirms → the other school
     confirms → the bureau submits → another account approves → payment → one returned."""
     client = login(client, people["preparer"])
     form = client.get(reverse("aid:batch_create"))
-    assert form.context["form"].initial["region"] == place["county"]
+    assert form.context["form"].initial["region"] == county["county"]
     response = client.post(
         reverse("aid:batch_create"),
-        {"program": program.pk, "term": place["term"].pk, "region": place["county"].pk},
+        {"program": program.pk, "term": county["term"].pk, "region": county["county"].pk},
     )
     batch = DisbursementBatch.objects.get()
     assert response.status_code == 302 and response["Location"] == batch.get_absolute_url()
@@ -357,16 +337,16 @@ def test_walk_from_creation_to_a_returned_payment(client, place, program, people
     leaving.refresh_from_db()
     assert (leaving.status, leaving.removed_reason) == (LineStatus.REMOVED, "9月转学到费县")
     response = client.post(
-        reverse("aid:batch_confirm", args=[batch.pk]), {"school": place["first"].pk, "version": fresh(batch).version}
+        reverse("aid:batch_confirm", args=[batch.pk]), {"school": county["primary"].pk, "version": fresh(batch).version}
     )
     assert response.status_code == 302
-    assert SchoolConfirmation.objects.get(batch=batch, school=place["first"]).confirmed_by == people["first_admin"]
+    assert SchoolConfirmation.objects.get(batch=batch, school=county["primary"]).confirmed_by == people["first_admin"]
 
     client = login(client, people["preparer"])
     assert post_move(client, batch, "submitted").status_code == 400  # the second school has not confirmed
     assert fresh(batch).state == State.DRAFT
     login(client, people["second_admin"]).post(
-        reverse("aid:batch_confirm", args=[batch.pk]), {"school": place["second"].pk, "version": fresh(batch).version}
+        reverse("aid:batch_confirm", args=[batch.pk]), {"school": county["junior"].pk, "version": fresh(batch).version}
     )
     client = login(client, people["preparer"])
     assert post_move(client, batch, "submitted").status_code == 302
@@ -406,10 +386,10 @@ def test_walk_from_creation_to_a_returned_payment(client, place, program, people
     assert "9月转学到费县" in page.content.decode() and "银行卡已注销" in page.content.decode()
 
 
-def test_a_school_changes_an_amount_and_adds_a_student_with_reasons(client, place, program, people, batch):
-    returning = make_student(place["first"], status="suspended", name="复学生王")  # left out at generation
+def test_a_school_changes_an_amount_and_adds_a_student_with_reasons(client, county, program, people, batch):
+    returning = make_student(county["primary"], status="suspended", name="复学生王")  # left out at generation
     client = login(client, people["first_admin"])
-    line = batch.lines.filter(school=place["first"]).first()
+    line = batch.lines.filter(school=county["primary"]).first()
     url = reverse("aid:line_update", args=[line.pk])
     response = client.post(url, {"action": "amount", "amount": "450.00", "reason": "", "version": fresh(batch).version})
     assert response.status_code == 400
@@ -433,10 +413,10 @@ def test_a_school_changes_an_amount_and_adds_a_student_with_reasons(client, plac
     assert again.context["match_count"] == 0
 
 
-def test_line_add_offers_only_the_users_students_of_the_programs_stages(client, place, people, batch):
-    make_student(place["first"], stage="senior", grade="S1", name="高中生")
-    outsider = make_student(place["second"], stage="junior", grade="J1", status="suspended", name="外校生")
-    mine = make_student(place["first"], status="suspended", name="本校生")
+def test_line_add_offers_only_the_users_students_of_the_programs_stages(client, county, people, batch):
+    make_student(county["primary"], stage="senior", grade="S1", name="高中生")
+    outsider = make_student(county["junior"], stage="junior", grade="J1", status="suspended", name="外校生")
+    mine = make_student(county["primary"], status="suspended", name="本校生")
     response = login(client, people["first_admin"]).get(reverse("aid:line_add", args=[batch.pk]))
     assert list(response.context["form"].fields["student"].queryset) == [mine]
     response = login(client, people["first_admin"]).post(
@@ -451,9 +431,9 @@ def test_line_add_offers_only_the_users_students_of_the_programs_stages(client, 
 # ---------------------------------------------------------------------------------------
 
 
-def test_two_approvers_at_once_the_second_gets_the_conflict(client, place, people, batch):
+def test_two_approvers_at_once_the_second_gets_the_conflict(client, county, people, batch):
     submitted(batch, people)
-    second = BureauAdminFactory(region=place["county"], full_name="审核人赵")
+    second = BureauAdminFactory(region=county["county"], full_name="审核人赵")
     first_page = login(client, people["approver"]).get(batch.get_absolute_url())
     second_page = login(client, second).get(batch.get_absolute_url())
     seen = first_page.context["batch"].version
@@ -474,10 +454,10 @@ def test_two_approvers_at_once_the_second_gets_the_conflict(client, place, peopl
     assert "审核人李" in response.content.decode()
 
 
-def test_a_conflicting_line_change_keeps_what_the_user_typed(client, place, people, batch):
+def test_a_conflicting_line_change_keeps_what_the_user_typed(client, county, people, batch):
     stale = batch.version
-    d.line_remove(actor=people["preparer"], line=batch.lines.filter(school=place["second"]).first(), reason="重复", expected_version=stale)
-    line = batch.lines.filter(school=place["first"]).first()
+    d.line_remove(actor=people["preparer"], line=batch.lines.filter(school=county["junior"]).first(), reason="重复", expected_version=stale)
+    line = batch.lines.filter(school=county["primary"]).first()
     response = login(client, people["first_admin"]).post(
         reverse("aid:line_update", args=[line.pk]),
         {"action": "amount", "amount": "321.50", "reason": "只住宿半学期", "version": stale},
@@ -523,7 +503,7 @@ def test_sending_back_needs_a_note(client, people, batch):
 
 
 @pytest.mark.parametrize("role, sees_full", [("preparer", True), ("first_admin", True), ("viewer", False)])
-def test_roster_is_printable_and_adds_up(client, place, program, people, students, batch, role, sees_full):
+def test_roster_is_printable_and_adds_up(client, county, program, people, students, batch, role, sees_full):
     first = students["first"]
     d.line_remove(actor=people["first_admin"], line=batch.lines.get(student=first[0]), reason="转学", expected_version=fresh(batch).version)
     d.line_set_amount(actor=people["first_admin"], line=batch.lines.get(student=first[1]), amount="333.33", reason="半学期", expected_version=fresh(batch).version)
@@ -531,17 +511,17 @@ def test_roster_is_printable_and_adds_up(client, place, program, people, student
     d.batch_approve(actor=people["approver"], batch=fresh(batch), expected_version=fresh(batch).version)
 
     response = login(client, people[role]).get(
-        reverse("aid:batch_roster_export", args=[batch.pk]) + f"?school={place['first'].pk}"
+        reverse("aid:batch_roster_export", args=[batch.pk]) + f"?school={county['primary'].pk}"
     )
     assert response.status_code == 200
     sheet = workbook_of(response).active
     with translation.override("zh-hans"):
-        title = gettext("%(term)s %(program)s signature roster") % {"term": place["term"].name, "program": program.name}
+        title = gettext("%(term)s %(program)s signature roster") % {"term": county["term"].name, "program": program.name}
         headers = [gettext(h) for h in ("No.", "Name", "Gender", "ID number", "Stage", "Grade", "Class", "Amount", "Recipient's signature", "Note")]
         total_label = gettext("Total: %(count)s students") % {"count": 2}
     assert sheet["A1"].value == title
     assert "A1:J1" in {str(r) for r in sheet.merged_cells.ranges}
-    assert place["first"].name in sheet["G2"].value and program.name in sheet["A2"].value
+    assert county["primary"].name in sheet["G2"].value and program.name in sheet["A2"].value
     assert [cell.value for cell in sheet[3]] == headers
 
     rows = {row[1]: row for row in sheet.iter_rows(min_row=4, max_row=5, values_only=True)}
@@ -575,7 +555,7 @@ def test_roster_is_printable_and_adds_up(client, place, program, people, student
     assert ExportLog.objects.filter(list_name="batch_roster").count() == (1 if sees_full else 0)
 
 
-def test_a_school_admin_gets_their_own_roster_without_asking(client, place, people, batch, students):
+def test_a_school_admin_gets_their_own_roster_without_asking(client, county, people, batch, students):
     response = login(client, people["first_admin"]).get(reverse("aid:batch_roster_export", args=[batch.pk]))
     sheet = workbook_of(response).active
     assert {sheet.cell(row, 2).value for row in (4, 5, 6)} == {s.name for s in students["first"]}
@@ -586,17 +566,17 @@ def test_a_school_admin_gets_their_own_roster_without_asking(client, place, peop
 # ---------------------------------------------------------------------------------------
 
 
-def test_summary_by_school_and_program_matches_the_lines(client, place, program, people, students, batch):
+def test_summary_by_school_and_program_matches_the_lines(client, county, program, people, students, batch):
     meals = AidProgramFactory(name="营养改善计划", stages=["primary"])
     ProgramStandard.objects.create(program=meals, stage="primary", amount=Decimal("400.10"))
-    second_batch = d.batch_create(actor=people["preparer"], program=meals, term=place["term"], region=place["county"])
-    d.line_remove(actor=people["preparer"], line=batch.lines.filter(school=place["second"]).first(), reason="重复", expected_version=fresh(batch).version)
+    second_batch = d.batch_create(actor=people["preparer"], program=meals, term=county["term"], region=county["county"])
+    d.line_remove(actor=people["preparer"], line=batch.lines.filter(school=county["junior"]).first(), reason="重复", expected_version=fresh(batch).version)
     for each in (batch, second_batch):
         submitted(each, people)
         d.batch_approve(actor=people["approver"], batch=fresh(each), expected_version=fresh(each).version)
     d.line_mark_result(actor=people["preparer"], line=second_batch.lines.first(), status="failed", reason="卡号错误", expected_version=fresh(second_batch).version)
     d.batch_record_payment(actor=people["preparer"], batch=fresh(batch), paid_on=timezone.localdate(), method="bank", expected_version=fresh(batch).version)
-    d.line_mark_result(actor=people["preparer"], line=batch.lines.filter(school=place["first"]).first(), status="returned", reason="退回", expected_version=fresh(batch).version)
+    d.line_mark_result(actor=people["preparer"], line=batch.lines.filter(school=county["primary"]).first(), status="returned", reason="退回", expected_version=fresh(batch).version)
 
     def expected(lines):
         lines = [line for line in lines if line.status != LineStatus.REMOVED]
@@ -608,13 +588,13 @@ def test_summary_by_school_and_program_matches_the_lines(client, place, program,
         )
 
     all_lines = list(DisbursementLine.objects.all())
-    response = login(client, people["preparer"]).get(reverse("aid:batch_summary_export") + f"?term={place['term'].pk}")
+    response = login(client, people["preparer"]).get(reverse("aid:batch_summary_export") + f"?term={county['term'].pk}")
     book = workbook_of(response)
     by_school, by_program = book.worksheets
     with translation.override("zh-hans"):
         assert (by_school.title, by_program.title) == (gettext("By school"), gettext("By program"))
     school_rows = {row[1]: row[2:] for row in by_school.iter_rows(min_row=3, values_only=True)}
-    for school in (place["first"], place["second"]):
+    for school in (county["primary"], county["junior"]):
         figures = school_rows[school.name]
         want = expected([line for line in all_lines if line.school_id == school.pk])
         assert tuple(figures[i] if i % 2 == 0 else money(figures[i]) for i in range(6)) == want
@@ -630,25 +610,25 @@ def test_summary_by_school_and_program_matches_the_lines(client, place, program,
         assert sheet.cell(sheet.max_row, offset + 2).number_format == "#,##0.00"
 
     only_meals = login(client, people["preparer"]).get(
-        reverse("aid:batch_summary_export") + f"?term={place['term'].pk}&program={meals.pk}"
+        reverse("aid:batch_summary_export") + f"?term={county['term'].pk}&program={meals.pk}"
     )
     rows = list(workbook_of(only_meals).worksheets[1].iter_rows(min_row=3, values_only=True))
     assert [row[0] for row in rows[:-1]] == [meals.name]
 
 
-def test_summary_for_a_school_admin_covers_their_school_only(client, place, people, batch):
-    response = login(client, people["first_admin"]).get(reverse("aid:batch_summary_export") + f"?term={place['term'].pk}")
+def test_summary_for_a_school_admin_covers_their_school_only(client, county, people, batch):
+    response = login(client, people["first_admin"]).get(reverse("aid:batch_summary_export") + f"?term={county['term'].pk}")
     rows = list(workbook_of(response).worksheets[0].iter_rows(min_row=3, values_only=True))
-    assert [row[1] for row in rows[:-1]] == [place["first"].name]
+    assert [row[1] for row in rows[:-1]] == [county["primary"].name]
 
 
-def test_money_adds_up_to_the_fen_on_the_page_in_the_summary_and_in_the_test(client, place, people):
+def test_money_adds_up_to_the_fen_on_the_page_in_the_summary_and_in_the_test(client, county, people):
     """Many small amounts (where binary floats drift) agree exactly everywhere."""
     program = AidProgramFactory(name="交通补助", stages=["primary"])
     ProgramStandard.objects.create(program=program, stage="primary", amount=Decimal("0.10"))
     for _ in range(97):
-        make_student(place["first"])
-    batch = d.batch_create(actor=people["preparer"], program=program, term=place["term"], region=place["county"])
+        make_student(county["primary"])
+    batch = d.batch_create(actor=people["preparer"], program=program, term=county["term"], region=county["county"])
     odd = [Decimal("0.01") * k for k in range(1, 30)]
     for line, amount in zip(batch.lines.order_by("pk"), odd):
         DisbursementLine.objects.filter(pk=line.pk).update(amount=amount, amount_reason="按乘车天数")
@@ -661,10 +641,10 @@ def test_money_adds_up_to_the_fen_on_the_page_in_the_summary_and_in_the_test(cli
     assert '<span class="value" id="planned-amount">11.15</span>' in page.content.decode()
     listed = client.get(reverse("aid:batch_list"))
     assert listed.context["batches"][0].planned_amount == expected
-    book = workbook_of(client.get(reverse("aid:batch_summary_export") + f"?term={place['term'].pk}"))
+    book = workbook_of(client.get(reverse("aid:batch_summary_export") + f"?term={county['term'].pk}"))
     assert money(book.worksheets[0].cell(3, 4).value) == expected
     assert money(book.worksheets[1].cell(book.worksheets[1].max_row, 3).value) == expected
-    roster = workbook_of(client.get(reverse("aid:batch_roster_export", args=[batch.pk]) + f"?school={place['first'].pk}"))
+    roster = workbook_of(client.get(reverse("aid:batch_roster_export", args=[batch.pk]) + f"?school={county['primary'].pk}"))
     assert money(roster.active.cell(4 + 97, 8).value) == expected
 
 
@@ -674,9 +654,9 @@ def test_money_adds_up_to_the_fen_on_the_page_in_the_summary_and_in_the_test(cli
 
 
 @pytest.fixture
-def planted(place, program, people, students, batch):
+def planted(county, program, people, students, batch):
     """One finding of three kinds: a student left out, a changed status, an odd amount."""
-    missed = make_student(place["first"], name="漏发生")
+    missed = make_student(county["primary"], name="漏发生")
     dropped = students["first"][0]
     Student.objects.filter(pk=dropped.pk).update(status="dropped_out")
     odd = students["second"][0]
@@ -690,8 +670,8 @@ def precision_url(program, term, name="aid:precision"):
     return reverse(name) + f"?program={program.pk}&term={term.pk}"
 
 
-def test_precision_page_shows_each_planted_finding(client, place, program, people, planted):
-    response = login(client, people["preparer"]).get(precision_url(program, place["term"]))
+def test_precision_page_shows_each_planted_finding(client, county, program, people, planted):
+    response = login(client, people["preparer"]).get(precision_url(program, county["term"]))
     assert response.status_code == 200
     sections = {section["kind"]: section for section in response.context["sections"]}
     assert {kind: [f.student.pk for f in s["findings"]] for kind, s in sections.items()} == {
@@ -707,15 +687,15 @@ def test_precision_page_shows_each_planted_finding(client, place, program, peopl
     assert content.count('name="note"') == 3
 
 
-def test_resolving_a_finding_moves_it_to_the_resolved_list(client, place, program, people, planted):
+def test_resolving_a_finding_moves_it_to_the_resolved_list(client, county, program, people, planted):
     client = login(client, people["first_admin"])
-    data = {"program": program.pk, "term": place["term"].pk, "kind": "missed", "student": planted["missed"].pk}
-    url = precision_url(program, place["term"], "aid:finding_resolve")
+    data = {"program": program.pk, "term": county["term"].pk, "kind": "missed", "student": planted["missed"].pk}
+    url = precision_url(program, county["term"], "aid:finding_resolve")
     response = client.post(url, {**data, "note": ""})
     assert response.status_code == 400
     assert not PrecisionResolution.objects.exists()
     response = client.post(url, {**data, "note": "已核实：10月转入，下学期纳入"})
-    assert response.status_code == 302 and response["Location"] == precision_url(program, place["term"])
+    assert response.status_code == 302 and response["Location"] == precision_url(program, county["term"])
     resolution = PrecisionResolution.objects.get()
     assert (resolution.kind, resolution.student, resolution.resolved_by) == ("missed", planted["missed"], people["first_admin"])
 
@@ -726,8 +706,8 @@ def test_resolving_a_finding_moves_it_to_the_resolved_list(client, place, progra
     assert "已核实：10月转入，下学期纳入" in page.content.decode()
 
 
-def test_precision_scope_and_roles(client, place, program, people, planted):
-    url = precision_url(program, place["term"])
+def test_precision_scope_and_roles(client, county, program, people, planted):
+    url = precision_url(program, county["term"])
     school_page = login(client, people["second_admin"]).get(url)
     found = [f.student for s in school_page.context["sections"] for f in s["findings"]]
     assert found == [planted["amount"]]  # the second school's only finding
@@ -735,29 +715,29 @@ def test_precision_scope_and_roles(client, place, program, people, planted):
     assert viewer_page.status_code == 200 and 'name="note"' not in viewer_page.content.decode()
     resolve = login(client, people["viewer"]).post(
         reverse("aid:finding_resolve"),
-        {"program": program.pk, "term": place["term"].pk, "kind": "missed", "student": planted["missed"].pk, "note": "x"},
+        {"program": program.pk, "term": county["term"].pk, "kind": "missed", "student": planted["missed"].pk, "note": "x"},
     )
     assert resolve.status_code == 403
     outside = login(client, people["other_admin"]).post(
         reverse("aid:finding_resolve"),
-        {"program": program.pk, "term": place["term"].pk, "kind": "missed", "student": planted["missed"].pk, "note": "x"},
+        {"program": program.pk, "term": county["term"].pk, "kind": "missed", "student": planted["missed"].pk, "note": "x"},
     )
     assert outside.status_code == 400 and not PrecisionResolution.objects.exists()
 
 
-def test_precision_defaults_to_the_first_active_program_and_current_term(client, place, program, people):
+def test_precision_defaults_to_the_first_active_program_and_current_term(client, county, program, people):
     AidProgramFactory(name="停用项目", is_active=False)
     response = login(client, people["preparer"]).get(reverse("aid:precision"))
-    assert (response.context["program"], response.context["term"]) == (program, place["term"])
+    assert (response.context["program"], response.context["term"]) == (program, county["term"])
 
 
 @pytest.mark.parametrize("role, sees_full", [("preparer", True), ("viewer", False)])
-def test_precision_export_has_a_sheet_per_kind_and_the_resolved(client, place, program, people, planted, role, sees_full):
+def test_precision_export_has_a_sheet_per_kind_and_the_resolved(client, county, program, people, planted, role, sees_full):
     PrecisionResolution.objects.create(
-        program=program, term=place["term"], kind="amount", student=planted["amount"],
+        program=program, term=county["term"], kind="amount", student=planted["amount"],
         note="经核实按600元发放", resolved_by=people["preparer"],
     )
-    response = login(client, people[role]).get(precision_url(program, place["term"], "aid:precision_export"))
+    response = login(client, people[role]).get(precision_url(program, county["term"], "aid:precision_export"))
     book = workbook_of(response)
     assert len(book.worksheets) == 6
     missed, duplicate, ineligible, amount, off_roster, resolved = book.worksheets
@@ -773,19 +753,19 @@ def test_precision_export_has_a_sheet_per_kind_and_the_resolved(client, place, p
     assert ExportLog.objects.filter(list_name="precision").count() == (1 if sees_full else 0)
 
 
-def test_a_batch_created_on_the_page_shows_the_services_error_beside_the_form(client, place, people):
+def test_a_batch_created_on_the_page_shows_the_services_error_beside_the_form(client, county, people):
     no_standard = AidProgramFactory(name="无标准项目", stages=["primary"])
     response = login(client, people["preparer"]).post(
-        reverse("aid:batch_create"), {"program": no_standard.pk, "term": place["term"].pk, "region": place["county"].pk}
+        reverse("aid:batch_create"), {"program": no_standard.pk, "term": county["term"].pk, "region": county["county"].pk}
     )
     assert response.status_code == 400
     assert response.context["form"].non_field_errors()
     assert not DisbursementBatch.objects.exists()
 
 
-def test_a_bureau_cannot_create_a_batch_for_another_county(client, place, program, people):
+def test_a_bureau_cannot_create_a_batch_for_another_county(client, county, program, people):
     response = login(client, people["preparer"]).post(
-        reverse("aid:batch_create"), {"program": program.pk, "term": place["term"].pk, "region": place["other_county"].pk}
+        reverse("aid:batch_create"), {"program": program.pk, "term": county["term"].pk, "region": county["other_county"].pk}
     )
     assert response.status_code == 400 and not DisbursementBatch.objects.exists()
 

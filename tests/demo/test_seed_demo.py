@@ -14,8 +14,7 @@ from aid.supervision.models import Inspection, Rectification, SchoolProject
 from students import idnumber
 from students.choices import Role, stage_of_grade
 from students.models import Student, User
-
-from .dates import term_dates
+from tests.dates import term_dates
 
 pytestmark = pytest.mark.django_db
 

@@ -16,8 +16,7 @@ from aid.subsidies.models import (
 )
 from aid.subsidies.precision import finding_resolve, precision_report
 from students.models import Household, Student
-
-from .factories import (
+from tests.factories import (
     AidProgramFactory,
     BureauAdminFactory,
     HouseholdFactory,
@@ -25,7 +24,6 @@ from .factories import (
     SchoolAdminFactory,
     SchoolFactory,
     StudentFactory,
-    TermFactory,
     TownshipFactory,
     ViewerFactory,
     previous_term,
@@ -33,18 +31,6 @@ from .factories import (
 
 pytestmark = pytest.mark.django_db
 State = DisbursementBatch.State
-
-
-@pytest.fixture
-def county():
-    county = RegionFactory()
-    town = TownshipFactory(parent=county)
-    return {
-        "county": county,
-        "primary": SchoolFactory(region=town),
-        "junior": SchoolFactory(region=town, stages=["junior"]),
-        "term": TermFactory(),
-    }
 
 
 @pytest.fixture

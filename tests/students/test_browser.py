@@ -4,7 +4,7 @@ Drives Debian's Chromium through Playwright (the `browser` fixture in conftest.p
 """
 import pytest
 
-from .factories import BureauAdminFactory, SchoolFactory, StudentFactory
+from tests.factories import BureauAdminFactory, SchoolFactory, StudentFactory
 
 pytestmark = pytest.mark.browser
 

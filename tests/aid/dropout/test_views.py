@@ -21,8 +21,7 @@ from aid.dropout.models import CaseResponsible, DropoutCase, PersuasionAttempt
 from common.masking import mask_id_number, mask_phone
 from students import services
 from students.models import ExportLog, Student
-
-from .factories import (
+from tests.factories import (
     BureauAdminFactory,
     HomeVisitFactory,
     PairingFactory,

@@ -9,9 +9,8 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from students.models import ExportLog, RosterImport, Student
-
-from .exports import exported_rows
-from .factories import (
+from tests.exports import exported_rows
+from tests.factories import (
     BureauAdminFactory,
     SchoolAdminFactory,
     SchoolFactory,
@@ -19,7 +18,7 @@ from .factories import (
     TownshipFactory,
     id_number_for,
 )
-from .roster_files import roster_row, xlsx_bytes
+from tests.roster_files import roster_row, xlsx_bytes
 
 pytestmark = pytest.mark.django_db
 

@@ -8,9 +8,8 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from aid.casework.coverage import coverage_for
-
-from .exports import exported_file_name, exported_rows
-from .factories import (
+from tests.exports import exported_file_name, exported_rows
+from tests.factories import (
     BureauAdminFactory,
     HomeVisitFactory,
     PairingFactory,

@@ -25,9 +25,8 @@ from aid.supervision.models import (
 )
 from config.navigation import menu_for
 from students.choices import Role
-
-from .exports import exported_rows
-from .factories import (
+from tests.exports import exported_rows
+from tests.factories import (
     BureauAdminFactory,
     RegionFactory,
     SchoolAdminFactory,

@@ -15,9 +15,8 @@ from aid.casework import services, teacher_import
 from aid.casework.models import Pairing
 from students.choices import Role
 from students.models import User
-
-from .exports import exported_rows
-from .factories import (
+from tests.exports import exported_rows
+from tests.factories import (
     BureauAdminFactory,
     HomeVisitFactory,
     PairingFactory,

@@ -9,28 +9,15 @@ from common.spreadsheets import read_table
 from students import importer
 from students.choices import Stage
 from students.models import Household, RosterImport, SnapshotAbsence, Student
-
-from .factories import (
+from tests.factories import (
     BureauAdminFactory,
     SchoolAdminFactory,
-    SchoolFactory,
     StudentFactory,
-    TownshipFactory,
     id_number_for,
 )
-from .roster_files import HEADERS, csv_bytes, roster_row, xls_bytes, xlsx_bytes
+from tests.roster_files import HEADERS, csv_bytes, roster_row, xls_bytes, xlsx_bytes
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def county():
-    town = TownshipFactory(name="向城镇")
-    return {
-        "town": town,
-        "primary": SchoolFactory(name="兰陵县向城镇中心小学", region=town, stages=["primary"]),
-        "junior": SchoolFactory(name="兰陵县向城镇初级中学", region=town, stages=["junior"]),
-    }
 
 
 @pytest.fixture
