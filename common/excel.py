@@ -52,7 +52,7 @@ def xlsx_response(workbook, file_name):
     buffer = io.BytesIO()
     workbook.save(buffer)
     response = HttpResponse(buffer.getvalue(), content_type=XLSX_CONTENT_TYPE)
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(file_name)}"
+    response["Content-Disposition"] = attachment_header(file_name)
     return response
 
 
@@ -71,8 +71,24 @@ class ExportColumn:
 
 
 def stream_xlsx(file_name, sheet_title, columns, rows):
-    """Write rows (tuples in column order) with openpyxl's write-only mode to a temporary
-    file and stream it back, so memory stays flat however many rows there are.
+    """Write rows (tuples in column order) to a temporary file and stream it back, so memory
+    stays flat however many rows there are. The response's `row_count` says how many."""
+    temporary = tempfile.NamedTemporaryFile(suffix=".xlsx")
+    row_count = write_xlsx(temporary, sheet_title, columns, rows)
+    temporary.seek(0)
+    response = FileResponse(temporary, content_type=XLSX_CONTENT_TYPE)
+    response["Content-Disposition"] = attachment_header(file_name)
+    response.row_count = row_count
+    return response
+
+
+def attachment_header(file_name):
+    return f"attachment; filename*=UTF-8''{quote(file_name)}"
+
+
+def write_xlsx(file, sheet_title, columns, rows, on_progress=None, every=1000):
+    """Write rows with openpyxl's write-only mode to `file`; returns the number of rows.
+    `on_progress(rows_done)` is called every `every` rows (background exports show it).
 
     Text that a spreadsheet would run as a formula is written as text (quote-prefixed).
     """
@@ -101,14 +117,10 @@ def stream_xlsx(file_name, sheet_title, columns, rows):
                 values[index] = cell
         sheet.append(values)
         row_count += 1
-    temporary = tempfile.NamedTemporaryFile(suffix=".xlsx")
-    workbook.save(temporary)
-    temporary.seek(0)
-    response = FileResponse(temporary, content_type=XLSX_CONTENT_TYPE)
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(file_name)}"
-    response.row_count = row_count
-    return response
-
+        if on_progress is not None and row_count % every == 0:
+            on_progress(row_count)
+    workbook.save(file)
+    return row_count
 
 
 def text_cell(sheet, value):

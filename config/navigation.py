@@ -9,7 +9,7 @@ from students.templatetags.permissions import may_open
 
 TEACHER_MENU = [
     (None, [("aid:my_students", _("My students")), ("aid:visit_list", _("Home visits")),
-            ("aid:case_list", _("Dropout cases"))]),
+            ("aid:case_list", _("Dropout cases")), ("jobs:job_list", _("My downloads"))]),
 ]
 STAFF_MENU = [
     (None, [("home", _("Home"))]),
@@ -40,7 +40,7 @@ STAFF_MENU = [
         ("aid:rectification_list", _("Rectification items")),
         ("aid:project_list", _("School projects")),
     ]),
-    (None, [("students:export_log", _("Export log"))]),
+    (None, [("jobs:job_list", _("My downloads")), ("students:export_log", _("Export log"))]),
 ]
 
 

@@ -47,6 +47,9 @@ INSTALLED_APPS = [
     "students",
     "aid",
     "demo",
+    "django_tasks",
+    "django_tasks_db",
+    "jobs",
 ]
 
 MIDDLEWARE = [
@@ -137,3 +140,24 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# Background work (jobs/): django-tasks with its database backend, so the queue is a table
+# of the app's own PostgreSQL and `manage.py db_worker` runs on any number of machines. The
+# SQLite demo runs each job in the request instead (no worker to start).
+TASKS = {
+    "default": {
+        "BACKEND": os.environ.get(
+            "TASKS_BACKEND",
+            "django_tasks_db.DatabaseBackend"
+            if DATABASES["default"].get("ENGINE", "").endswith("postgresql")
+            else "django_tasks.backends.immediate.ImmediateBackend",
+        )
+    }
+}
+# Exports of more rows than this run in the worker, with a progress bar and "my downloads".
+BACKGROUND_EXPORT_ROWS = int(os.environ.get("BACKGROUND_EXPORT_ROWS", "5000"))
+DOWNLOADS_KEPT_DAYS = int(os.environ.get("DOWNLOADS_KEPT_DAYS", "7"))
+WORKER_STALL_SECONDS = int(os.environ.get("WORKER_STALL_SECONDS", "300"))
+# Generated files and uploads live in the default storage: a directory every app server
+# shares (MEDIA_ROOT; README, Production), never one server's own disk.
+MEDIA_ROOT = os.environ.get("MEDIA_ROOT", str(VAR_DIR / "media"))

@@ -2,7 +2,7 @@
 
 DEBUG is on unless the environment says otherwise, so that management commands
 (makemigrations, seed_demo, runserver) work in a fresh checkout with nothing set.
-The web server in production uses config.settings.base (see config/wsgi.py).
+A real installation uses config.settings.production (see config/wsgi.py and the README).
 """
 import os
 

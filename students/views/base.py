@@ -2,9 +2,11 @@
 table (students/permissions.py); the Excel export every list page offers."""
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
 from django.utils import timezone
 
 from common.excel import SHEET_TITLE_LENGTH, sheet_safe, stream_xlsx
+from jobs import services as jobs
 
 from .. import permissions
 from ..exports import log_export
@@ -58,23 +60,37 @@ class ExcelExportMixin:
         if not (self.always_exports or request.GET.get("export") == "xlsx"):
             return super().get(request, *args, **kwargs)
         objects = self.export_objects()
-        title = sheet_safe(self.get_export_title())
+        rows_total = objects.count()
+        if rows_total > jobs.background_export_rows():
+            job = jobs.export_in_background(
+                request=request, title=self.export_sheet_title(), file_name=self.export_file_name(),
+                rows_total=rows_total,
+            )
+            return redirect(job)
         response = stream_xlsx(
-            f"{title}_{timezone.localdate():%Y%m%d}.xlsx",
-            title[:SHEET_TITLE_LENGTH],
-            self.export_columns(),
-            self.export_rows(objects),
+            self.export_file_name(), self.export_sheet_title(), self.export_columns(), self.export_rows(objects)
         )
+        self.log_this_export(response.row_count)
+        return response
+
+    def export_sheet_title(self):
+        return sheet_safe(self.get_export_title())[:SHEET_TITLE_LENGTH]
+
+    def export_file_name(self):
+        return f"{sheet_safe(self.get_export_title())}_{timezone.localdate():%Y%m%d}.xlsx"
+
+    def log_this_export(self, row_count):
+        """The export log's rule (students.exports.log_export), for lists with personal data;
+        called by the page, or by the background worker when it has written the file."""
         if self.export_carries_personal_data:
-            query = request.GET.copy()
+            query = self.request.GET.copy()
             query.pop("export", None)
             log_export(
-                user=request.user,
+                user=self.request.user,
                 list_name=self.export_list_name,
                 query=query.urlencode(),
-                row_count=response.row_count,
+                row_count=row_count,
             )
-        return response
 
     def get_export_title(self):
         """The sheet's title and the file name's start; a list of one term adds the term."""

@@ -1,0 +1,11 @@
+from django.core.management.base import BaseCommand
+
+from jobs.tasks import purge_expired_downloads
+
+
+class Command(BaseCommand):
+    help = "Queue the daily jobs for the worker (deploy/systemd/aid-daily.timer runs this every night)."
+
+    def handle(self, *args, **options):
+        purge_expired_downloads.enqueue()
+        self.stdout.write("Queued: purge of expired downloads.")

@@ -1,0 +1,15 @@
+"""The tasks the background worker runs (`manage.py db_worker`; django-tasks' database
+backend, so the queue is a PostgreSQL table and workers on several machines share it)."""
+from django_tasks import task
+
+from . import services
+
+
+@task()
+def run_job(job_id):
+    services.run_export(job_id)
+
+
+@task()
+def purge_expired_downloads():
+    return services.purge_expired()
