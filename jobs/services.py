@@ -1,10 +1,11 @@
 """Start long work in the background, run it in the worker, and let kept files expire.
 
-An export that would be larger than BACKGROUND_EXPORT_ROWS runs in the worker: the worker
-builds the same list page for the same user and query (so the scope, the filter and the
-masking are the page's), writes the workbook to the shared storage with its progress, and
-logs the export as the page would. The user watches the progress or finds the file later
-on "my downloads", for DOWNLOADS_KEPT_DAYS days.
+A job is a page's download made later: the worker builds the same view for the same user
+and query (so the scope, the filter and the masking are the page's), asks it to write its
+file (`write_background_file(file, on_progress)`, returning the rows written or None) to the
+shared storage, and to log it as the page would (`log_this_export(rows)`). List exports of
+more than BACKGROUND_EXPORT_ROWS rows and the county summary run this way. The user watches
+the progress or finds the file later on "my downloads", for DOWNLOADS_KEPT_DAYS days.
 """
 import datetime
 import logging
@@ -20,8 +21,6 @@ from django.urls import resolve
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from common.excel import write_xlsx
-
 from .models import Job
 
 logger = logging.getLogger(__name__)
@@ -35,7 +34,7 @@ def kept_days():
     return getattr(settings, "DOWNLOADS_KEPT_DAYS", 7)
 
 
-def export_in_background(*, request, title, file_name, rows_total):
+def start_in_background(*, request, title, file_name, rows_total=None):
     """A job for the export the request asks for; the worker starts on it once it is saved."""
     from .tasks import run_job
 
@@ -50,7 +49,7 @@ def export_in_background(*, request, title, file_name, rows_total):
     return job
 
 
-def run_export(job_id):
+def run_in_worker(job_id):
     """The worker's part: export the job's list page as its owner, or record why not."""
     taken = Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(
         status=Job.Status.RUNNING, started_at=timezone.now()
@@ -85,20 +84,17 @@ def _export(job):
     request.LANGUAGE_CODE = job.language
     view = view_class(**match.func.view_initkwargs)
     view.setup(request, *match.args, **match.kwargs)
-    objects = view.export_objects()
 
     def progress(rows_done):
         Job.objects.filter(pk=job.pk).update(rows_done=rows_done)
 
     with tempfile.TemporaryFile() as temporary:
-        row_count = write_xlsx(
-            temporary, view.export_sheet_title(), view.export_columns(), view.export_rows(objects), progress
-        )
+        row_count = view.write_background_file(temporary, progress)
         temporary.seek(0)
         job.file.save(f"{uuid.uuid4().hex}.xlsx", File(temporary), save=False)
     view.log_this_export(row_count)
     Job.objects.filter(pk=job.pk).update(
-        status=Job.Status.DONE, file=job.file.name, rows_done=row_count, rows_total=row_count,
+        status=Job.Status.DONE, file=job.file.name, rows_done=row_count or 0, rows_total=row_count,
         finished_at=timezone.now(),
     )
 

@@ -7,7 +7,7 @@ from . import services
 
 @task()
 def run_job(job_id):
-    services.run_export(job_id)
+    services.run_in_worker(job_id)
 
 
 @task()

@@ -5,7 +5,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.utils import timezone
 
-from common.excel import SHEET_TITLE_LENGTH, sheet_safe, stream_xlsx
+from common.excel import SHEET_TITLE_LENGTH, sheet_safe, stream_xlsx, write_xlsx
 from jobs import services as jobs
 
 from .. import permissions
@@ -62,7 +62,7 @@ class ExcelExportMixin:
         objects = self.export_objects()
         rows_total = objects.count()
         if rows_total > jobs.background_export_rows():
-            job = jobs.export_in_background(
+            job = jobs.start_in_background(
                 request=request, title=self.export_sheet_title(), file_name=self.export_file_name(),
                 rows_total=rows_total,
             )
@@ -72,6 +72,11 @@ class ExcelExportMixin:
         )
         self.log_this_export(response.row_count)
         return response
+
+    def write_background_file(self, file, on_progress):
+        """The export as the worker writes it (jobs.services)."""
+        objects = self.export_objects()
+        return write_xlsx(file, self.export_sheet_title(), self.export_columns(), self.export_rows(objects), on_progress)
 
     def export_sheet_title(self):
         return sheet_safe(self.get_export_title())[:SHEET_TITLE_LENGTH]

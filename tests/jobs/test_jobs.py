@@ -70,7 +70,7 @@ def test_the_worker_exports_the_pages_filter_and_scope(client, roster):
     school_admin = SchoolAdminFactory(school=roster[0].school)
     StudentFactory.create_batch(4)  # another school's
     job = start_export(client, school_admin, {"q": "学生甲"})
-    services.run_export(job.pk)
+    services.run_in_worker(job.pk)
     assert downloaded_names(client, Job.objects.get(pk=job.pk)) == sorted(s.name for s in roster)
 
 
@@ -94,7 +94,7 @@ def test_the_progress_page_reads_the_state_without_a_reload(client, roster):
 
 def test_a_job_is_its_owners_alone(client, roster):
     job = start_export(client, BureauAdminFactory())
-    services.run_export(job.pk)
+    services.run_in_worker(job.pk)
     client.force_login(BureauAdminFactory())  # same county, another person
     for name in ("jobs:job_detail", "jobs:job_status", "jobs:job_file"):
         assert client.get(reverse(name, args=[job.pk])).status_code == 404
@@ -106,7 +106,7 @@ def test_a_failed_job_says_why_in_chinese(client, roster):
     job = start_export(client, admin)
     admin.is_active = False  # the account was closed meanwhile
     admin.save()
-    services.run_export(job.pk)
+    services.run_in_worker(job.pk)
     job.refresh_from_db()
     assert job.status == Job.Status.FAILED
     assert job.error.startswith("导出失败")
@@ -115,7 +115,7 @@ def test_a_failed_job_says_why_in_chinese(client, roster):
 
 def test_expired_downloads_are_purged_with_their_files(client, roster, tmp_path):
     job = start_export(client, BureauAdminFactory())
-    services.run_export(job.pk)
+    services.run_in_worker(job.pk)
     job.refresh_from_db()
     path = tmp_path / job.file.name
     assert path.exists()

@@ -13,6 +13,8 @@ from aid.dropout.models import DropoutCase
 from aid.reference.models import Term
 from aid.subsidies.models import DisbursementLine
 from aid.supervision.models import Rectification
+from jobs import services as jobs
+from jobs.models import Job
 from students.models import Student, User
 
 pytestmark = pytest.mark.django_db
@@ -118,9 +120,16 @@ def test_every_chart_number_links_to_its_list(client_for, county):
             assert client.get(url).context["page_obj"].paginator.count == value, (label, url)
 
 
-def test_county_summary_has_one_sheet_per_topic(client_for, county):
-    response = client_for(county["bureau"]).get(reverse("aid:summary_export"))
-    workbook = load_workbook(io.BytesIO(response.content))
+def test_county_summary_is_made_by_the_worker_with_one_sheet_per_topic(client_for, county, settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
+    client = client_for(county["bureau"])
+    response = client.get(reverse("aid:summary_export"))
+    job = Job.objects.get()
+    assert response.status_code == 302 and response["Location"] == job.get_absolute_url()
+    jobs.run_in_worker(job.pk)
+    download = client.get(reverse("jobs:job_file", args=[job.pk]))
+    assert download["Content-Disposition"].startswith("attachment")
+    workbook = load_workbook(io.BytesIO(b"".join(download.streaming_content)))
     assert workbook.sheetnames == ["学生分布", "结对帮扶", "家访", "资助发放", "控辍保学", "督导检查"]
     expected = expected_for(county["bureau"])
     students = workbook["学生分布"]
