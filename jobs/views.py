@@ -1,7 +1,7 @@
 """My downloads: the user's background jobs, a job's progress (the page asks for it every
 second, without a reload) and its file. A job belongs to its owner alone (404 for others)."""
 import django_filters
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import FileResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -68,8 +68,6 @@ def job_state(job):
 
 class JobFileView(OwnJobMixin, View):
     def get(self, request, pk):
-        job = get_object_or_404(self.get_queryset(), pk=pk, status=Job.Status.DONE)
-        if not job.file:
-            raise Http404
+        job = get_object_or_404(self.get_queryset().filter(status=Job.Status.DONE).exclude(file=""), pk=pk)
         return FileResponse(job.file.open("rb"), as_attachment=True, filename=job.file_name,
                             content_type=XLSX_CONTENT_TYPE)

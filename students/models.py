@@ -86,10 +86,6 @@ class User(AbstractUser):
             raise ValidationError({"school": _("This role needs a school.")})
 
     @property
-    def is_read_only(self):
-        return self.role == Role.VIEWER and not self.is_superuser
-
-    @property
     def can_edit_students(self):
         return permissions.may(self, permissions.CHANGE, "students.student")
 

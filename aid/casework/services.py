@@ -167,13 +167,11 @@ def teacher_create(*, actor, full_name, phone, school, subject="", username=None
 def may_record_visit(actor, student):
     """Teachers record visits for their paired students; school and bureau admins for any
     student in their scope."""
-    if not student.on_roster:
+    if not student.on_roster or not permissions.may(actor, permissions.ADD, HomeVisit):
         return False
     if actor.role == Role.TEACHER:
         return Pairing.objects.active().filter(teacher=actor, student=student).exists()
-    return (actor.is_superuser or actor.role in (Role.BUREAU_ADMIN, Role.SCHOOL_ADMIN)) and (
-        Student.objects.visible_to(actor).filter(pk=student.pk).exists()
-    )
+    return Student.objects.visible_to(actor).filter(pk=student.pk).exists()
 
 
 def visit_colleagues(student):
@@ -321,7 +319,7 @@ def school_pairing_create(*, actor, lead_school, supported_schools, started_on, 
 @transaction.atomic
 def exchange_activity_record(*, actor, pairing, kind, held_on, summary, participants=""):
     """The bureau or a staff member of one of the paired schools records an activity."""
-    if actor.is_read_only or actor.role == Role.TEACHER:
+    if not permissions.may(actor, permissions.ADD, ExchangeActivity):
         raise PermissionDenied
     pairing = SchoolPairing.objects.visible_to(actor).get(pk=pairing.pk)
     if held_on > timezone.localdate():

@@ -18,7 +18,7 @@ from aid.subsidies.models import (
     DisbursementLine,
     PrecisionResolution,
 )
-from students.choices import Role
+from students import permissions
 from students.models import Household, Student
 
 Kind = PrecisionResolution.Kind
@@ -202,7 +202,7 @@ def paid_off_roster(lines):
 
 def finding_resolve(*, actor, program, term, kind, student, note):
     """Record what a person found about a finding; it then shows as resolved."""
-    if not (actor.is_superuser or actor.role in (Role.BUREAU_ADMIN, Role.SCHOOL_ADMIN)):
+    if not permissions.may(actor, permissions.ADD, PrecisionResolution):
         raise PermissionDenied
     if not Student.objects.visible_to(actor).filter(pk=student.pk).exists():
         raise PermissionDenied

@@ -58,7 +58,6 @@ from common.excel import (
     ExportColumn,
     xlsx_response,
 )
-from students.choices import Role
 from students.exports import log_export
 from students.models import School, Student
 from students.permissions import ADD, CHANGE, EXPORT, VIEW
@@ -95,7 +94,7 @@ def line_figures(path="", scope=None, kinds=("planned", "paid", "failed", "remov
 def edits_lines(user):
     """Bureau administrators edit any line of a draft; school administrators their school's
     (the only lines they see)."""
-    return d.is_bureau_admin(user) or user.role == Role.SCHOOL_ADMIN
+    return LineUpdateView.allows(user)
 
 
 class BatchStaffMixin(StaffViewMixin):
@@ -584,7 +583,7 @@ class PrecisionView(PrecisionMixin, TemplateView):
             form=form,
             program=program,
             term=term,
-            may_resolve=user.is_superuser or user.role in (Role.BUREAU_ADMIN, Role.SCHOOL_ADMIN),
+            may_resolve=FindingResolveView.allows(user),
         )
         if program is None or term is None:
             return context
