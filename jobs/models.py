@@ -1,5 +1,6 @@
-"""A piece of long work a user started (an export of a large list, the county summary), run
-by the background worker; the file it made waits for its owner on "my downloads"."""
+"""A piece of long work a user started (an export of a large list, the county summary, the
+apply or revert of a large roster import), run by the background worker; the file it made,
+or the record it worked on, waits for its owner on "my downloads"."""
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
@@ -27,15 +28,21 @@ class Job(models.Model):
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="jobs")
     title = models.CharField(_("title"), max_length=120)
-    # What to run: the list page (its URL path and query), exported as that page would.
-    path = models.CharField(max_length=300)
+    # What to run: the worker's function registered for `kind` (jobs.services.runs). An
+    # export runs the list page (its URL path and query) as that page would; other kinds
+    # work on the record `target_id` and lead to `result_url` when done.
+    kind = models.CharField(max_length=30, default="export")
+    path = models.CharField(max_length=300, blank=True)
     query = models.TextField(blank=True)
+    target_id = models.PositiveBigIntegerField(null=True, blank=True)
+    result_url = models.CharField(max_length=300, blank=True)
     language = models.CharField(max_length=10)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
     rows_done = models.PositiveIntegerField(default=0)
     rows_total = models.PositiveIntegerField(null=True, blank=True)
+    stage = models.CharField(_("stage"), max_length=80, blank=True)  # what it is doing now
     file = models.FileField(upload_to="downloads/%Y/%m/", blank=True)
-    file_name = models.CharField(_("file name"), max_length=200)
+    file_name = models.CharField(_("file name"), max_length=200, blank=True)
     error = models.TextField(_("why it failed"), blank=True)
     created_at = models.DateTimeField(_("started at"), default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)

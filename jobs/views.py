@@ -61,8 +61,10 @@ def job_state(job):
         "rows_total": job.rows_total,
         "percent": job.percent,
         "seconds_left": job.seconds_left,
+        "stage": job.stage,
         "error": job.error,
-        "download_url": reverse("jobs:job_file", args=[job.pk]) if job.status == Job.Status.DONE else None,
+        "download_url": reverse("jobs:job_file", args=[job.pk]) if job.status == Job.Status.DONE and job.file else None,
+        "result_url": job.result_url or None,
     }
 
 

@@ -518,6 +518,16 @@ class RosterImport(models.Model):
         """The change reason written on every history record this import makes."""
         return f"roster-import:{self.pk}"
 
+    @property
+    def row_count(self):
+        """The data rows of the file, as its last check counted them."""
+        return self.created_count + self.updated_count + self.unchanged_count + self.error_count
+
+    @property
+    def changed_count(self):
+        """The students that applying writes and reverting undoes."""
+        return self.created_count + self.updated_count
+
 
 class ImportedChange(models.Model):
     """What one applied import did to one student, with the values before, for revert."""

@@ -156,6 +156,8 @@ TASKS = {
 }
 # Exports of more rows than this run in the worker, with a progress bar and "my downloads".
 BACKGROUND_EXPORT_ROWS = int(os.environ.get("BACKGROUND_EXPORT_ROWS", "5000"))
+# Roster imports of more rows than this are applied (and reverted) in the worker.
+BACKGROUND_IMPORT_ROWS = int(os.environ.get("BACKGROUND_IMPORT_ROWS", "3000"))
 DOWNLOADS_KEPT_DAYS = int(os.environ.get("DOWNLOADS_KEPT_DAYS", "7"))
 WORKER_STALL_SECONDS = int(os.environ.get("WORKER_STALL_SECONDS", "300"))
 # Generated files and uploads live in the default storage: a directory every app server

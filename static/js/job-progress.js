@@ -1,5 +1,6 @@
 /* A background job's page: ask for its state every second and show it, until it is
-   ready (the download button appears) or failed (the reason appears). No reload. */
+   ready (the download button, or the link to what it worked on, appears) or failed (the
+   reason appears). No reload. A job that cannot count its rows shows a moving bar. */
 (function () {
   "use strict";
   var card = document.getElementById("job");
@@ -11,14 +12,23 @@
   var left = document.getElementById("job-left");
   var error = document.getElementById("job-error");
   var download = document.getElementById("job-download");
+  var result = document.getElementById("job-result");
+  var stage = document.getElementById("job-stage");
 
   function fill(text, values) {
     return text.replace(/\{(\w+)\}/g, function (_match, name) { return values[name]; });
   }
 
   function show(state) {
-    bar.value = state.percent;
+    var finished = state.status === "done" || state.status === "failed";
+    if (state.rows_total || state.status === "done") {
+      bar.value = state.percent;
+    } else {
+      bar.removeAttribute("value");  /* indeterminate */
+    }
     bar.textContent = state.percent + "%";
+    stage.textContent = state.stage;
+    stage.hidden = !state.stage || finished;
     status.textContent = state.status_label;
     status.className = "badge" + (state.status === "done" ? " ok" : state.status === "failed" ? " bad" : "");
     if (state.rows_total) {
@@ -28,11 +38,12 @@
     }
     left.textContent = state.seconds_left === null ? "" : fill(messages.left, { seconds: state.seconds_left });
     if (state.error) { error.textContent = state.error; error.hidden = false; }
-    if (state.download_url) {
+    if (state.download_url && download) {
       download.href = state.download_url;
       download.hidden = false;
-      document.getElementById("job-intro").hidden = true;
     }
+    if (state.result_url && result && finished) { result.hidden = false; }
+    if (state.status === "done") { document.getElementById("job-intro").hidden = true; }
   }
 
   function poll() {

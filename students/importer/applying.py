@@ -31,7 +31,7 @@ from .reading import collector_paused, import_limits, read_roster, rows_of
 
 
 @collector_paused()
-def plan_for(roster_import, actor):
+def plan_for(roster_import, actor, on_progress=None):
     """Check the import's rows again: the registry may have changed since."""
     table = rows_of(roster_import)
     snapshot = None
@@ -42,6 +42,7 @@ def plan_for(roster_import, actor):
         actor=actor,
         mapping_override=roster_import.column_mapping or None,
         snapshot=snapshot,
+        on_progress=on_progress,
     )
 
 
@@ -104,23 +105,33 @@ def store_counts(roster_import, plan):
 
 
 @collector_paused()
-@transaction.atomic
-def roster_import_apply(*, actor, roster_import):
+def roster_import_apply(*, actor, roster_import, on_progress=None):
     """Write every row of a checked import, or nothing: the file is checked again first.
 
+    The check runs before the write's transaction, so that a background job's progress
+    (`on_progress(rows_done, rows_total, stage)`) can be seen while it runs; the write then
+    takes the import's lock and checks its state again, so an import is applied once.
     Raises ImportHasErrors (nothing written) when any row has an error.
     """
     parsed_table = getattr(roster_import, "parsed_table", None)
-    roster_import = (
-        RosterImport.objects.visible_to(actor).without_files().select_for_update(of=("self",)).get(pk=roster_import.pk)
-    )
+    roster_import = RosterImport.objects.visible_to(actor).without_files().get(pk=roster_import.pk)
     RosterImport.MOVES.check(roster_import.state, RosterImport.State.APPLIED)
     roster_import.parsed_table = parsed_table
-    plan = plan_for(roster_import, actor)
+    plan = plan_for(roster_import, actor, on_progress=on_progress)
     store_counts(roster_import, plan)
     if plan.has_errors:
         roster_import.save(update_fields=COUNT_FIELDS)
         raise ImportHasErrors(plan)
+    if on_progress:
+        on_progress(len(plan.rows), len(plan.rows), _("Writing to the registry"))
+    with transaction.atomic():
+        locked = RosterImport.objects.without_files().select_for_update(of=("self",)).get(pk=roster_import.pk)
+        RosterImport.MOVES.check(locked.state, RosterImport.State.APPLIED)
+        write_plan(plan, roster_import, actor)
+    return plan
+
+
+def write_plan(plan, roster_import, actor):
     now = timezone.now()
     rows = plan.rows_with("new") + plan.rows_with("updated")
     write_households(rows, actor, roster_import.history_reason, now)
@@ -133,7 +144,6 @@ def roster_import_apply(*, actor, roster_import):
     roster_import.state = RosterImport.State.APPLIED
     roster_import.applied_at = now
     roster_import.save(update_fields=[*COUNT_FIELDS, "state", "applied_at"])
-    return plan
 
 
 def write_households(rows, actor, reason, now):

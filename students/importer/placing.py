@@ -98,16 +98,24 @@ def school_key(name):
     return "".join(str(name).translate(FULL_WIDTH).split())
 
 
-def plan_import(table: RawTable, *, actor, mapping_override=None, snapshot=None) -> ImportPlan:
+PROGRESS_EVERY = 500  # rows between two reports to a background job
+
+
+def plan_import(table: RawTable, *, actor, mapping_override=None, snapshot=None, on_progress=None) -> ImportPlan:
     """Check every row of the table and decide what it would do. Writes nothing.
 
     Two passes: each row is cleaned on its own (clean_rows), then placed in the registry as
     it is now (place_row: school, township, and whether the student is new or known).
+    `on_progress(rows_done, rows_total, stage)`, when given, hears how far the second pass is.
     """
     header = find_header(table, mapping_override)
     cleaned = clean_rows(table, header)
     registry = Registry(actor, {row.student_fields["id_number"] for row in cleaned if "id_number" in row.student_fields})
-    rows = [place_row(row, registry) for row in cleaned]
+    rows = []
+    for row in cleaned:
+        if on_progress and len(rows) % PROGRESS_EVERY == 0:
+            on_progress(len(rows), len(cleaned), _("Checking the rows against the registry"))
+        rows.append(place_row(row, registry))
     check_shared_households(rows)
     plan = ImportPlan(header=header, rows=rows)
     if snapshot is not None:

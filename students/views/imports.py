@@ -9,6 +9,7 @@ from common.excel import xlsx_response
 from students.permissions import CHANGE, IMPORT, VIEW
 
 from .. import importer
+from ..importer import background
 from ..exports import error_report_workbook, roster_template_workbook
 from ..forms import AbsenceCheckForm, ColumnMappingForm, RosterUploadForm
 from ..models import ImportedChange, RosterImport, SnapshotAbsence
@@ -141,6 +142,8 @@ class RosterImportApplyView(ImportViewMixin, View):
 
     def post(self, request, pk):
         roster_import = self.get_import()
+        if background.applies_in_background(roster_import):
+            return start_job_or_explain(request, roster_import, background.start_apply)
         try:
             plan = importer.roster_import_apply(actor=request.user, roster_import=roster_import)
         except importer.ImportHasErrors as refusal:
@@ -163,6 +166,8 @@ class RosterImportRevertView(ImportViewMixin, View):
 
     def post(self, request, pk):
         roster_import = self.get_import()
+        if background.reverts_in_background(roster_import):
+            return start_job_or_explain(request, roster_import, background.start_revert)
         try:
             importer.roster_import_revert(actor=request.user, roster_import=roster_import)
         except ValidationError as error:
@@ -170,6 +175,16 @@ class RosterImportRevertView(ImportViewMixin, View):
         else:
             messages.success(request, _("The import was reverted."))
         return redirect(roster_import)
+
+
+def start_job_or_explain(request, roster_import, start):
+    """A large import is applied or reverted by the worker: follow its progress."""
+    try:
+        job = start(actor=request.user, roster_import=roster_import)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(roster_import)
+    return redirect(job)
 
 
 class RosterImportReportView(ImportViewMixin, View):
