@@ -179,7 +179,8 @@ def copy_rows(model, fields, rows, *, table=None):
         table or quote(model._meta.db_table), ", ".join(quote(f.column) for f in fields)
     )
     with connection.cursor() as cursor:
-        cursor.copy_expert(statement, CopyText(copy_lines(fields, rows)), size=COPY_READ_SIZE)
+        # Positional: in DEBUG, Django's CursorDebugWrapper takes no keyword arguments here.
+        cursor.copy_expert(statement, CopyText(copy_lines(fields, rows)), COPY_READ_SIZE)
 
 
 def copy_lines(fields, rows):

@@ -5,6 +5,7 @@ Each test runs on both paths and compares what the database holds with what was 
 import datetime
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from common import bulk_writes
@@ -115,3 +116,15 @@ def test_create_refuses_saved_instances(actor):
 
     with pytest.raises(ValueError):
         bulk_writes.create([student])
+
+
+def test_copy_works_with_the_debug_cursor(actor):
+    """With DEBUG on (make run on PostgreSQL), Django wraps cursors in CursorDebugWrapper."""
+    town = TownshipFactory()
+    households = [Household(head_name=f"户主{i}", township=town, category=HouseholdCategory.DIBAO) for i in range(3)]
+    connection.force_debug_cursor = True
+    try:
+        bulk_writes.create_with_history(households, user=actor, reason="导入 1")
+    finally:
+        connection.force_debug_cursor = False
+    assert Household.objects.filter(township=town).count() == 3
