@@ -7,6 +7,7 @@ from django.db.models import ExpressionWrapper, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from common.audit import AuditedHistory
 from students.choices import IN_SCHOOL_STATUSES, HouseholdCategory, Stage
 from students.models import School
 
@@ -26,6 +27,7 @@ class Term(models.Model):
     starts_on = models.DateField(_("starts on"))
     ends_on = models.DateField(_("ends on"))
 
+    history = AuditedHistory()
     objects = TermQuerySet.as_manager()
 
     class Meta:
@@ -85,6 +87,8 @@ class AidProgram(models.Model):
     )
     is_active = models.BooleanField(_("active"), default=True)
     description = models.TextField(_("description"), blank=True)
+
+    history = AuditedHistory(m2m_fields=["schools"])
 
     class Meta:
         verbose_name = _("aid program")
@@ -153,6 +157,8 @@ class ProgramStandard(models.Model):
     stage = models.CharField(_("stage"), max_length=12, choices=Stage.choices)
     amount = models.DecimalField(_("amount per term"), max_digits=10, decimal_places=2)
 
+    history = AuditedHistory()
+
     class Meta:
         verbose_name = _("standard amount")
         verbose_name_plural = _("standard amounts")
@@ -188,6 +194,8 @@ class DeliveryItem(models.Model):
     )
     is_active = models.BooleanField(_("active"), default=True)
 
+    history = AuditedHistory()
+
     class Meta:
         verbose_name = _("delivery item")
         verbose_name_plural = _("delivery items")
@@ -203,6 +211,8 @@ class ChecklistItem(models.Model):
     text = models.CharField(_("item"), max_length=100, unique=True)
     position = models.PositiveSmallIntegerField(_("position"), default=0)
     is_active = models.BooleanField(_("active"), default=True)
+
+    history = AuditedHistory()
 
     class Meta:
         verbose_name = _("inspection checklist item")

@@ -49,6 +49,8 @@ class LineUpdateForm(BatchChangeForm):
         label=_("Amount"), max_digits=10, decimal_places=2, min_value=0, required=False
     )
     reason = forms.CharField(label=_("Reason"), max_length=200, required=False)
+    # The line's own version (common.locking.version_of), to say what changed on a conflict.
+    seen = forms.IntegerField(min_value=0, required=False, widget=forms.HiddenInput)
 
     def clean(self):
         data = super().clean()

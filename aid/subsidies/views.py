@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, DecimalField, Exists, OuterRef, Q, Sum, Value
+from django.db.models import Count, DecimalField, Exists, Max, OuterRef, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
@@ -58,6 +58,7 @@ from common.excel import (
     ExportColumn,
     xlsx_response,
 )
+from common.locking import NO_HISTORY, EditConflict
 from students.exports import log_export
 from students.models import School, Student
 from students.permissions import ADD, CHANGE, EXPORT, VIEW
@@ -298,7 +299,12 @@ class BatchPageMixin(BatchStaffMixin, TemplateView):
         filterset = LineFilter(self.request.GET, queryset=ordered, schools=schools)
         page = Paginator(filterset.qs, self.lines_per_page).get_page(self.request.GET.get("page"))
         results = d.RESULTS_ALLOWED.get(batch.state, {}) if d.is_bureau_admin(user) else {}
+        versions = dict(
+            DisbursementLine.history.filter(id__in=[line.pk for line in page.object_list])
+            .values("id").annotate(latest=Max("history_id")).values_list("id", "latest")
+        )
         for line in page.object_list:
+            line.version = versions.get(line.pk, NO_HISTORY)
             actions = [LineAction.REMOVE, LineAction.AMOUNT] if may_edit and line.status == LineStatus.PLANNED else []
             actions += [LineAction(status) for status in sorted(results.get(line.status, ()))]
             line.actions = [(action.value, action.label) for action in actions]
@@ -328,8 +334,8 @@ class BatchChangeMixin(BatchPageMixin):
     def apply(self, batch, form, change, arguments, done, anchor="", **forms):
         try:
             change(actor=self.request.user, expected_version=form.cleaned_data["version"], **arguments)
-        except d.BatchConflict as conflict:
-            messages.error(self.request, conflict.message)
+        except (d.BatchConflict, EditConflict) as conflict:
+            messages.error(self.request, " ".join(conflict.messages))
             form.add_error(None, conflict)
             return self.render_page(self.get_batch(batch.pk), status=409, **forms)
         except ValidationError as error:
@@ -391,7 +397,7 @@ class LineUpdateView(BatchChangeMixin):
         if not form.is_valid():
             return self.render_page(batch, status=400, **forms)
         data = form.cleaned_data
-        arguments = {"line": line, "reason": data["reason"]}
+        arguments = {"line": line, "reason": data["reason"], "seen_version": data["seen"]}
         if data["action"] == LineAction.REMOVE:
             change = d.line_remove
         elif data["action"] == LineAction.AMOUNT:
