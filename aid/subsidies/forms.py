@@ -26,6 +26,7 @@ class BatchCreateForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["region"].queryset = Region.objects.visible_to(user)
+        self.fields["program"].queryset = AidProgram.objects.visible_to(user).filter(is_active=True)
 
 
 class BatchChangeForm(forms.Form):
@@ -101,14 +102,22 @@ class BatchMoveForm(BatchChangeForm):
         return data
 
 
-class SummaryForm(forms.Form):
+class ProgramChoiceForm(forms.Form):
+    """Offers the programs of the user's county and the shared ones, no other county's."""
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["program"].queryset = AidProgram.objects.visible_to(user)
+
+
+class SummaryForm(ProgramChoiceForm):
     term = forms.ModelChoiceField(label=_("Term"), queryset=Term.objects.all())
     program = forms.ModelChoiceField(
         label=_("Aid program"), queryset=AidProgram.objects.all(), required=False, empty_label=_("All programs")
     )
 
 
-class PrecisionForm(forms.Form):
+class PrecisionForm(ProgramChoiceForm):
     program = forms.ModelChoiceField(label=_("Aid program"), queryset=AidProgram.objects.all(), empty_label=None)
     term = forms.ModelChoiceField(label=_("Term"), queryset=Term.objects.all(), empty_label=None)
 

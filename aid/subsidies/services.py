@@ -105,7 +105,12 @@ def batch_create(*, actor, program, term, region):
         raise PermissionDenied
     if not Region.objects.visible_to(actor).filter(pk=region.pk).exists():
         raise PermissionDenied
-    program = AidProgram.objects.prefetch_related("standards", "schools").get(pk=program.pk)
+    program = (
+        AidProgram.objects.serving(region).visible_to(actor)
+        .prefetch_related("standards", "schools").filter(pk=program.pk).first()
+    )
+    if program is None:  # another county's program
+        raise PermissionDenied
     missing = [stage for stage in program.stages if program.standard_amount(stage) is None]
     if missing:
         raise ValidationError(

@@ -172,7 +172,8 @@ class BatchListView(BatchStaffMixin, ExcelExportMixin, FilterView):
             initial={
                 "term": self.request.GET.get("term") or Term.objects.current(),
                 "program": self.request.GET.get("program"),
-            }
+            },
+            user=self.request.user,
         )
         return context
 
@@ -522,7 +523,7 @@ class SummaryExportView(BatchStaffMixin, View):
     permission = (EXPORT, DisbursementBatch)
 
     def get(self, request):
-        form = SummaryForm(request.GET or None)
+        form = SummaryForm(request.GET or None, user=request.user)
         if form.is_bound:
             if not form.is_valid():
                 raise Http404
@@ -562,10 +563,10 @@ class PrecisionMixin(BatchStaffMixin):
         first program with a batch in it, else the first active program; None for an
         invalid choice)."""
         term = Term.objects.current()
-        programs = AidProgram.objects.filter(is_active=True)
+        programs = AidProgram.objects.visible_to(self.request.user).filter(is_active=True)
         program = programs.filter(batches__term=term).first() or programs.first()
         initial = {"program": program, "term": term}
-        form = PrecisionForm(self.request.GET or None, initial=initial)
+        form = PrecisionForm(self.request.GET or None, initial=initial, user=self.request.user)
         if not form.is_bound:
             return form, initial["program"], initial["term"]
         if form.is_valid():

@@ -279,8 +279,9 @@ def grid_update(*, actor, grid, name, leader, townships, members=()):
 # ---------------------------------------------------------------------------------------
 
 
-def active_checklist():
-    return ChecklistItem.objects.filter(is_active=True)
+def active_checklist(region):
+    """The checklist inspections in `region` answer: the shared points and its county's."""
+    return ChecklistItem.objects.serving(region).filter(is_active=True)
 
 
 def check_answer(satisfactory, note):
@@ -309,7 +310,7 @@ def _check_inspection(*, grid, inspected_on, inspectors, answers, rectifications
 
     answer_errors = []
     answered = [answer.item.pk for answer in answers]
-    if sorted(answered) != sorted(active_checklist().values_list("pk", flat=True)):
+    if sorted(answered) != sorted(active_checklist(grid.region).values_list("pk", flat=True)):
         answer_errors.append(_("Answer every item of the checklist, once."))
     for answer in answers:
         try:

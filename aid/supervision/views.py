@@ -302,7 +302,7 @@ class InspectionCreateView(StaffViewMixin, TemplateView):
             self.request.POST if self.request.method == "POST" else None,
             grids=grids,
             inspectors=supervision.grid_people(grids).order_by("full_name", "username"),
-            items=supervision.active_checklist(),
+            items=supervision.active_checklist(self.school.region),
             user=user,
         )
 

@@ -17,13 +17,12 @@ from django.test.utils import override_settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aid.reference.services import grant_reference_editing
 from common import bulk_writes
 from common.audit import retention_bypass
 from demo import data
 from demo.casework import build_casework, delete_casework
 from students import idnumber
-from students.choices import Gender, RegionLevel, Role, Stage, grades_of_stage
+from students.choices import Gender, RegionLevel, Stage, grades_of_stage
 from students.models import COUNTY_WIDE_ROLES, Household, Region, School, Student, User
 
 BATCH_SIZE = 2000
@@ -296,8 +295,6 @@ def build_users(regions, school_plans, password):
         user.school = None if role in COUNTY_WIDE_ROLES else schools_by_name[scope]
         user.set_password(password)
         user.save()
-        if role == Role.BUREAU_ADMIN:
-            grant_reference_editing(user)
         users.append(user)
     return users
 
