@@ -1,4 +1,5 @@
-"""The admin site for IT staff and the bureau's reference lists (terms, programs, items)."""
+"""The admin site, for IT staff only: counties edit their reference lists in the app's
+pages (aid.reference.views), where each sees only its own."""
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -35,8 +36,27 @@ from aid.supervision.models import (
 )
 
 
+class ITStaffOnlyAdmin(admin.ModelAdmin):
+    """Reference lists: a county administrator with admin access would reach every county's."""
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+
 @admin.register(Term)
-class TermAdmin(admin.ModelAdmin):
+class TermAdmin(ITStaffOnlyAdmin):
     list_display = ("name", "starts_on", "ends_on")
 
 
@@ -46,16 +66,16 @@ class ProgramStandardInline(admin.TabularInline):
 
 
 @admin.register(AidProgram)
-class AidProgramAdmin(admin.ModelAdmin):
-    list_display = ("name", "kind", "funding_source", "requires_enrolment", "boarders_only", "is_active")
-    list_filter = ("kind", "funding_source", "is_active")
+class AidProgramAdmin(ITStaffOnlyAdmin):
+    list_display = ("name", "region", "kind", "funding_source", "requires_enrolment", "boarders_only", "is_active")
+    list_filter = ("region", "kind", "funding_source", "is_active")
     search_fields = ("name",)
     filter_horizontal = ("schools",)
     inlines = [ProgramStandardInline]
 
 
 @admin.register(DeliveryItem)
-class DeliveryItemAdmin(admin.ModelAdmin):
+class DeliveryItemAdmin(ITStaffOnlyAdmin):
     list_display = ("name", "unit", "is_active")
 
 
@@ -99,7 +119,7 @@ class SchoolPairingAdmin(admin.ModelAdmin):
 
 
 @admin.register(ProgramStandard)
-class ProgramStandardAdmin(admin.ModelAdmin):
+class ProgramStandardAdmin(ITStaffOnlyAdmin):
     list_display = ("program", "stage", "amount")
     list_filter = ("stage",)
 
@@ -195,7 +215,7 @@ class GridGroupAdmin(admin.ModelAdmin):
 
 
 @admin.register(ChecklistItem)
-class ChecklistItemAdmin(admin.ModelAdmin):
+class ChecklistItemAdmin(ITStaffOnlyAdmin):
     """The bureau's inspection checklist."""
 
     list_display = ("text", "position", "is_active")

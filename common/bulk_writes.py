@@ -164,9 +164,12 @@ def write_history(instances, history_type, *, user, reason, date):
         "history_user_id": user.pk if user is not None else None,
         "history_change_reason": reason,
     }
+    tracked = {f.attname for f in history_model.tracked_fields}
     getters = [
         (lambda obj, value=given[f.attname]: value) if f.attname in given
-        else (lambda obj, attname=f.attname: getattr(obj, attname))
+        else (lambda obj, attname=f.attname: getattr(obj, attname)) if f.attname in tracked
+        # A field of the history model's own (a visit's details): its default.
+        else (lambda obj, value=f.get_default(): value)
         for f in fields
     ]
     copy_rows(history_model, fields, ([get(obj) for get in getters] for obj in instances))

@@ -40,6 +40,11 @@ STAFF_MENU = [
         ("aid:rectification_list", _("Rectification items")),
         ("aid:project_list", _("School projects")),
     ]),
+    (_("Reference lists"), [
+        ("aid:program_list", _("Aid programs")),
+        ("aid:delivery_item_list", _("Delivery items")),
+        ("aid:checklist_item_list", _("Inspection checklist")),
+    ]),
     (None, [("jobs:job_list", _("My downloads")), ("students:export_log", _("Export log"))]),
 ]
 

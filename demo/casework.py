@@ -11,6 +11,9 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from common import bulk_writes
+from demo.data import CHANGE_REASON
+
 from aid.casework.models import (
     ExchangeActivity,
     HomeVisit,
@@ -186,7 +189,7 @@ def build_pairings(rng, students, teachers_by_school, demo_teacher, creator, ter
             teacher = demo_teacher
             demo_count += 1
         pairings.append(Pairing(student=student, teacher=teacher, started_on=term.starts_on, created_by=creator))
-    Pairing.objects.bulk_create(pairings, batch_size=2000)
+    bulk_writes.create_with_history(pairings, user=creator, reason=CHANGE_REASON)
     return pairings
 
 
@@ -216,7 +219,7 @@ def build_visits(rng, pairings, term, programs, items, today):
         if key not in applying:
             applying[key] = [p for p in programs.values() if p.kind != K.IN_KIND and p.applies_to(student)]
         details.append((visit, applying[key]))
-    HomeVisit.objects.bulk_create(visits, batch_size=2000)
+    bulk_writes.create_with_history(visits, user=None, reason=CHANGE_REASON)
     checks, deliveries = [], []
     for visit, visit_programs in details:
         for program in visit_programs:
@@ -227,8 +230,8 @@ def build_visits(rng, pairings, term, programs, items, today):
             ))
         if rng.random() < 0.25:
             deliveries.append(VisitDelivery(visit=visit, item=items["书包"], quantity=1))
-    PolicyCheck.objects.bulk_create(checks, batch_size=2000)
-    VisitDelivery.objects.bulk_create(deliveries, batch_size=2000)
+    bulk_writes.create_with_history(checks, user=None, reason=CHANGE_REASON)
+    bulk_writes.create_with_history(deliveries, user=None, reason=CHANGE_REASON)
     lines = [
         DisbursementLine(
             visit=delivery.visit, program=programs["书包"], term=term, student=delivery.visit.student,
@@ -238,7 +241,7 @@ def build_visits(rng, pairings, term, programs, items, today):
         )
         for delivery in deliveries
     ]
-    DisbursementLine.objects.bulk_create(lines, batch_size=2000)
+    bulk_writes.create_with_history(lines, user=None, reason=CHANGE_REASON)
     return visits
 
 
@@ -311,10 +314,12 @@ def plant_findings(grant, boarding, actor, today):
         .first()
     )
     if new_boarder is not None:
-        Student.objects.filter(pk=new_boarder.pk).update(is_boarder=True)
-    dropped = boarding.lines.order_by("-pk").first()
+        new_boarder.is_boarder = True
+        bulk_writes.update_with_history([new_boarder], ["is_boarder"], user=actor, reason=CHANGE_REASON)
+    dropped = boarding.lines.select_related("student").order_by("-pk").first()
     if dropped is not None:
-        Student.objects.filter(pk=dropped.student_id).update(status=Status.DROPPED_OUT)
+        dropped.student.status = Status.DROPPED_OUT
+        bulk_writes.update_with_history([dropped.student], ["status"], user=actor, reason=CHANGE_REASON)
 
 
 def build_casework(rng, *, county, students, schools, users, password, today=None):
@@ -383,16 +388,14 @@ def build_dropout_cases(rng, students, county_admin, today):
         if dropout.open_case_for_visit(visit) is not None:
             opened.append(DropoutCase.objects.get(visit=visit))
     for index, case in enumerate(opened):
-        DropoutCase.objects.filter(pk=case.pk).update(
-            opened_on=today - datetime.timedelta(days=rng.randint(5, 120)),
-            reason=rng.choice(DropoutCase.Reason.values),
-        )
-        case.refresh_from_db()
-        CaseResponsible.objects.bulk_create([
+        case.opened_on = today - datetime.timedelta(days=rng.randint(5, 120))
+        case.reason = rng.choice(DropoutCase.Reason.values)
+        bulk_writes.update_with_history([case], ["opened_on", "reason"], user=county_admin, reason=CHANGE_REASON)
+        bulk_writes.create_with_history([
             CaseResponsible(case=case, role="teacher", name=rng.choice(SURNAMES) + rng.choice(GIVEN), phone="13805390000"),
             CaseResponsible(case=case, role="township", name=rng.choice(SURNAMES) + rng.choice(GIVEN), phone="13905391111"),
             CaseResponsible(case=case, role="village", name=rng.choice(SURNAMES) + rng.choice(GIVEN), phone="15805392222"),
-        ])
+        ], user=county_admin, reason=CHANGE_REASON)
         PersuasionAttempt.objects.create(
             case=case, attempted_on=case.opened_on + datetime.timedelta(days=3), persons="班主任、村支书",
             method="home_visit", outcome="家长表示理解，学生仍不愿返校，约定下周再访。", recorded_by=county_admin,
@@ -435,11 +438,11 @@ def inspect(rng, grid, leader, school, items, today):
     )
     inspection.inspectors.set([leader])
     failing = rng.choice(items)
-    ChecklistAnswer.objects.bulk_create(
+    bulk_writes.create_with_history([
         ChecklistAnswer(inspection=inspection, item=item, satisfactory=item != failing,
                         note="" if item != failing else "发现问题，已列入整改")
         for item in items
-    )
+    ], user=leader, reason=CHANGE_REASON)
     deadline = inspected_on + datetime.timedelta(days=rng.choice((15, 30, 45)))
     status = Rectification.Status.CLOSED if deadline < today and rng.random() < 0.6 else Rectification.Status.OPEN
     Rectification.objects.create(

@@ -103,3 +103,8 @@ class SnapshotAbsenceAdmin(ReadOnlyAdmin):
 class ExportLogAdmin(ReadOnlyAdmin):
     list_display = ("exported_at", "user", "list_name", "row_count", "query")
     list_filter = ("list_name",)
+
+    def has_delete_permission(self, request, obj=None):
+        """The log is append-only (the database refuses it too); the retention command
+        removes the rows past the retention period."""
+        return False

@@ -6,6 +6,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from common.locking import VersionedModelForm
+
 from . import idnumber
 from .choices import LeaveReason
 from .importer import COLUMNS
@@ -21,7 +23,7 @@ class DateInput(forms.DateInput):
         super().__init__(attrs, format="%Y-%m-%d")
 
 
-class StudentForm(forms.ModelForm):
+class StudentForm(VersionedModelForm):
     class Meta:
         model = Student
         fields = [
@@ -86,7 +88,7 @@ class StudentForm(forms.ModelForm):
         super()._post_clean()
 
 
-class HouseholdForm(forms.ModelForm):
+class HouseholdForm(VersionedModelForm):
     class Meta:
         model = Household
         fields = [

@@ -9,8 +9,8 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-from simple_history.models import HistoricalRecords
 
+from common.audit import AuditedHistory, append_only
 from common.state_machine import StateMachine
 
 from . import idnumber, permissions
@@ -159,6 +159,7 @@ class Region(models.Model):
         related_name="children",
     )
 
+    history = AuditedHistory()
     objects = RegionQuerySet.as_manager()
 
     class Meta:
@@ -210,6 +211,7 @@ class School(models.Model):
     is_poor_village = models.BooleanField(_("in a poor village"), default=False)
     address = models.CharField(_("address"), max_length=200, blank=True)
 
+    history = AuditedHistory()
     objects = SchoolQuerySet.as_manager()
 
     class Meta:
@@ -259,7 +261,7 @@ class Household(models.Model):
     guardian_phone = models.CharField(_("guardian's phone"), max_length=20, blank=True)
     note = models.TextField(_("note"), blank=True)
 
-    history = HistoricalRecords()
+    history = AuditedHistory()
     objects = HouseholdQuerySet.as_manager()
 
     class Meta:
@@ -345,7 +347,7 @@ class Student(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
-    history = HistoricalRecords()
+    history = AuditedHistory()
     objects = StudentQuerySet.as_manager()
 
     class Meta:
@@ -491,6 +493,7 @@ class RosterImport(models.Model):
     error_count = models.PositiveIntegerField(_("errors"), default=0)
     applied_at = models.DateTimeField(_("applied at"), null=True, blank=True)
     reverted_at = models.DateTimeField(_("reverted at"), null=True, blank=True)
+    file_purged_at = models.DateTimeField(_("file deleted at"), null=True, blank=True, editable=False)
     reverted_by = models.ForeignKey(
         User,
         verbose_name=_("reverted by"),
@@ -500,6 +503,9 @@ class RosterImport(models.Model):
         related_name="+",
     )
 
+    # The file and the rows read from it stay out of the history, so purging them
+    # (purge_roster_files) removes every copy.
+    history = AuditedHistory(excluded_fields=["content", "rows_read"])
     objects = RosterImportQuerySet.as_manager()
 
     class Meta:
@@ -569,6 +575,8 @@ class SnapshotAbsence(models.Model):
     )
     note = models.CharField(_("what was found"), max_length=200, blank=True)
 
+    history = AuditedHistory()
+
     class Meta:
         verbose_name = _("student absent from a snapshot")
         verbose_name_plural = _("students absent from a snapshot")
@@ -620,7 +628,10 @@ EXPORTED_LISTS = {
 
 
 class ExportLog(models.Model):
-    """An export that carried unmasked personal data: who, when, what filter, how many rows."""
+    """An export that carried unmasked personal data: who, when, what filter, how many rows.
+    Append-only (common.audit); rows leave only after the retention period."""
+
+    audit_date_field = "exported_at"
 
     user = models.ForeignKey(User, verbose_name=_("user"), on_delete=models.PROTECT, related_name="+")
     exported_at = models.DateTimeField(_("exported at"), auto_now_add=True)
@@ -634,6 +645,7 @@ class ExportLog(models.Model):
         verbose_name = _("export log entry")
         verbose_name_plural = _("export log")
         ordering = ["-exported_at"]
+        triggers = [append_only()]
 
     def list_label(self):
         return EXPORTED_LISTS.get(self.list_name, self.list_name)

@@ -39,6 +39,11 @@ TABLE = {
     "students.rosterimport": {VIEW: EDITORS, IMPORT: EDITORS, CHANGE: EDITORS},
     "students.exportlog": {VIEW: BUREAU_ONLY, EXPORT: BUREAU_ONLY},
     "students.user": {VIEW: EDITORS, ADD: EDITORS, IMPORT: EDITORS, EXPORT: EDITORS},  # teachers
+    # Reference lists: a county's bureau edits its own (aid.reference: editable_by); the
+    # shared ones only superusers (IT staff)
+    "aid.aidprogram": {VIEW: BUREAU_ONLY, ADD: BUREAU_ONLY, CHANGE: BUREAU_ONLY},
+    "aid.deliveryitem": {VIEW: BUREAU_ONLY, ADD: BUREAU_ONLY, CHANGE: BUREAU_ONLY},
+    "aid.checklistitem": {VIEW: BUREAU_ONLY, ADD: BUREAU_ONLY, CHANGE: BUREAU_ONLY},
     # Casework
     "aid.pairing": {VIEW: EDITORS, ADD: EDITORS, CHANGE: EDITORS, EXPORT: EDITORS},
     "aid.homevisit": {VIEW: EVERYONE, ADD: EDITORS | {TEACHER}, CHANGE: EDITORS | {TEACHER}, EXPORT: EVERYONE},

@@ -9,6 +9,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from common.locking import check_unchanged
+
 from . import hooks
 from .models import Household, School, Student
 
@@ -30,8 +32,10 @@ def _check_may_edit(actor):
 
 
 @transaction.atomic
-def household_save(*, actor, household: Household) -> Household:
+def household_save(*, actor, household: Household, seen_version=None) -> Household:
+    """`seen_version`: the household's version the form was opened at (common.locking)."""
     _check_may_edit(actor)
+    check_unchanged(household, seen_version)
     household.full_clean()
     _attribute(household, actor)
     household.save()
@@ -40,7 +44,8 @@ def household_save(*, actor, household: Household) -> Household:
 
 @transaction.atomic
 def student_save(
-    *, actor, student: Student, household: Household | None = None, notify: bool = True
+    *, actor, student: Student, household: Household | None = None, notify: bool = True,
+    seen_version=None, household_seen_version=None,
 ) -> Student:
     """Create or update a student in the actor's scope.
 
@@ -50,13 +55,17 @@ def student_save(
 
     `household`, when given, is saved first and linked: pass it only when it is new or
     was changed, so that the household's history records real changes only.
+
+    `seen_version`, `household_seen_version`: the versions the form was opened at; a save
+    by someone else since then refuses this one (common.locking.EditConflict).
     """
     _check_may_edit(actor)
     if student.pk and not Student.objects.visible_to(actor).filter(pk=student.pk).exists():
         raise PermissionDenied
     _check_school_in_scope(actor, student.school_id)
+    check_unchanged(student, seen_version)
     if household is not None:
-        household_save(actor=actor, household=household)
+        household_save(actor=actor, household=household, seen_version=household_seen_version)
         student.household = household
     student.full_clean()
     _attribute(student, actor)

@@ -11,9 +11,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from simple_history.models import HistoricalRecords
 
 from aid.reference.models import AidProgram, DeliveryItem
+from common.audit import AuditedHistory
 from students.choices import Role
 from students.models import School, Student
 
@@ -63,6 +63,7 @@ class Pairing(models.Model):
         verbose_name=_("ended by"),
     )
 
+    history = AuditedHistory()
     objects = PairingQuerySet.as_manager()
 
     class Meta:
@@ -172,7 +173,7 @@ class HomeVisit(models.Model):
     created_at = models.DateTimeField(_("recorded at"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
-    history = HistoricalRecords(excluded_fields=["updated_at"], bases=[VisitDetailsHistory])
+    history = AuditedHistory(excluded_fields=["updated_at"], bases=[VisitDetailsHistory])
     objects = HomeVisitQuerySet.as_manager()
 
     class Meta:
@@ -206,6 +207,8 @@ class PolicyCheck(models.Model):
     delivered = models.BooleanField(_("delivered"))
     reason = models.CharField(_("why not"), max_length=200, blank=True)
 
+    history = AuditedHistory()
+
     class Meta:
         verbose_name = _("policy check")
         verbose_name_plural = _("policy checks")
@@ -225,6 +228,8 @@ class VisitDelivery(models.Model):
         DeliveryItem, verbose_name=_("item"), on_delete=models.PROTECT, related_name="+"
     )
     quantity = models.PositiveSmallIntegerField(_("quantity"), default=1)
+
+    history = AuditedHistory()
 
     class Meta:
         verbose_name = _("item delivered")
@@ -258,6 +263,7 @@ class SchoolPairing(models.Model):
     ended_on = models.DateField(_("ended on"), null=True, blank=True)
     goals = models.TextField(_("goals"), blank=True)
 
+    history = AuditedHistory(m2m_fields=["supported_schools"])
     objects = SchoolPairingQuerySet.as_manager()
 
     class Meta:
@@ -292,6 +298,8 @@ class ExchangeActivity(models.Model):
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("recorded by")
     )
+
+    history = AuditedHistory()
 
     class Meta:
         verbose_name = _("exchange activity")

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from simple_history.utils import bulk_create_with_history
 
 from aid.casework.models import (
     ExchangeActivity,
@@ -99,7 +100,7 @@ def pairing_assign(*, actor, students, teacher, started_on=None, reason=""):
         )
     try:
         with transaction.atomic():
-            Pairing.objects.bulk_create(created)
+            bulk_create_with_history(created, Pairing, default_user=actor)
     except IntegrityError:
         raise ValidationError(
             _("Someone else changed these pairings at the same time; reload and try again.")
@@ -209,8 +210,9 @@ def visit_record(*, actor, student, visit, other_visitors=(), policy_answers=Non
     visit.author = actor
     visit._history_user = actor
     visit.full_clean()
-    visit.save()
+    save_without_history(visit)
     _save_details(visit, student, other_visitors, policy_answers or {}, applying, deliveries or {})
+    write_visit_history(visit, created=True)
     return visit
 
 
@@ -219,7 +221,7 @@ def _save_details(visit, student, other_visitors, policy_answers, applying, deli
     visitors = [user for user in other_visitors if user.pk in allowed and user.pk != visit.author_id]
     visit.other_visitors.set(visitors)
     visit.policy_checks.all().delete()
-    PolicyCheck.objects.bulk_create(
+    bulk_create_with_history([
         PolicyCheck(
             visit=visit,
             program=program,
@@ -227,16 +229,15 @@ def _save_details(visit, student, other_visitors, policy_answers, applying, deli
             reason="" if policy_answers[program_id][0] else policy_answers[program_id][1].strip(),
         )
         for program_id, program in applying.items()
-    )
+    ], PolicyCheck, default_user=visit._history_user)
     visit.deliveries.all().delete()
-    VisitDelivery.objects.bulk_create(
+    bulk_create_with_history([
         VisitDelivery(visit=visit, item=item, quantity=quantity)
         for item, quantity in deliveries.items()
         if quantity
-    )
+    ], VisitDelivery, default_user=visit._history_user)
     record_visit_deliveries(visit, deliveries)
     open_case_for_visit(visit)
-    keep_details_in_history(visit)
 
 
 def visit_details(visit):
@@ -254,11 +255,22 @@ def visit_details(visit):
     }
 
 
-def keep_details_in_history(visit):
-    """Store the details with the history record the visit's save has just made (the
-    details are saved after the visit itself, which needs its id first)."""
-    latest = visit.history.order_by("-history_date", "-history_id").values_list("history_id", flat=True)[:1]
-    HomeVisit.history.filter(history_id__in=latest).update(details=visit_details(visit))
+def save_without_history(visit):
+    """Save the visit's own fields; its history record follows once the details are saved
+    (they need the visit's id first), so that one record holds both (write_visit_history)."""
+    visit.skip_history_when_saving = True
+    try:
+        visit.save()
+    finally:
+        del visit.skip_history_when_saving
+
+
+def write_visit_history(visit, *, created):
+    """The visit's history record, with the details as they now stand: written once, as
+    history records cannot be changed afterwards."""
+    HomeVisit.history.bulk_history_create(
+        [visit], update=not created, custom_historical_attrs={"details": visit_details(visit)}
+    )
 
 
 def visit_edit_permission(actor, visit, now=None):
@@ -285,8 +297,9 @@ def visit_update(*, actor, visit, other_visitors=(), policy_answers=None, delive
     visit._history_user = actor
     visit._change_reason = reason.strip()
     visit.full_clean()
-    visit.save()
+    save_without_history(visit)
     _save_details(visit, visit.student, other_visitors, policy_answers or {}, applying, deliveries or {})
+    write_visit_history(visit, created=False)
     return visit
 
 

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from aid.dropout.exports import LedgerKind
 from aid.dropout.ledgers import Period
 from aid.dropout.models import CaseResponsible, DropoutCase, PersuasionAttempt
+from common.locking import EditConflict, VersionedForm
 from students.forms import DateInput
 from students.models import School
 
@@ -21,6 +22,9 @@ Outcome = DropoutCase.Outcome
 class ServiceErrorsMixin:
     def add_service_error(self, error):
         """Put a ValidationError of aid.dropout beside its field, or above the form."""
+        if isinstance(error, EditConflict):
+            self.show_conflict(error)
+            return
         if not hasattr(error, "error_dict"):
             self.add_error(None, error)
             return
@@ -54,7 +58,7 @@ class CaseOpenForm(ServiceErrorsMixin, forms.Form):
         self.fields.update(reason_fields())
 
 
-class CaseUpdateForm(ServiceErrorsMixin, forms.Form):
+class CaseUpdateForm(ServiceErrorsMixin, VersionedForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields.update(reason_fields())

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from aid.casework.models import HomeVisit
+from common.audit import AuditedHistory
 from common.state_machine import StateMachine
 from students.models import Student
 
@@ -86,6 +87,7 @@ class DropoutCase(models.Model):
     outcome_note = models.CharField(_("explanation"), max_length=300, blank=True)
     receiving_school = models.CharField(_("receiving school"), max_length=100, blank=True)
 
+    history = AuditedHistory()
     objects = DropoutCaseQuerySet.as_manager()
 
     class Meta:
@@ -131,6 +133,8 @@ class CaseResponsible(models.Model):
     name = models.CharField(_("name"), max_length=50)
     phone = models.CharField(_("phone"), max_length=20, blank=True)
 
+    history = AuditedHistory()
+
     class Meta:
         verbose_name = _("responsible person")
         verbose_name_plural = _("responsible persons")
@@ -151,6 +155,8 @@ class PersuasionAttempt(models.Model):
     method = models.CharField(_("how"), max_length=12, choices=Method.choices)
     outcome = models.CharField(_("outcome"), max_length=300)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    history = AuditedHistory()
 
     class Meta:
         verbose_name = _("persuasion attempt")

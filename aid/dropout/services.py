@@ -7,8 +7,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from simple_history.utils import bulk_create_with_history
 
 from aid.dropout.models import CaseResponsible, DropoutCase, PersuasionAttempt
+from common.locking import check_unchanged
 from students import permissions
 from students import services as student_services
 from students.choices import Status
@@ -55,7 +57,7 @@ def open_cases_for_status(students, actor=None):
     ]
     try:
         with transaction.atomic():
-            return DropoutCase.objects.bulk_create(cases)
+            return bulk_create_with_history(cases, DropoutCase, default_user=actor)
     except IntegrityError:  # someone opened one of them at the same moment: one at a time
         opened = (
             _open(c.student, kind=c.kind, trigger=c.trigger, opened_by=actor) for c in cases
@@ -90,10 +92,12 @@ def _case_in_scope(actor, case):
 
 
 @transaction.atomic
-def case_update(*, actor, case, reason, note=""):
+def case_update(*, actor, case, reason, note="", seen_version=None):
+    """Correct the reason; refused if someone else changed the case since `seen_version`."""
     case = _case_in_scope(actor, case)
     case.reason = reason
     case.reason_note = note
+    check_unchanged(case, seen_version)
     case.full_clean()
     case.save(update_fields=["reason", "reason_note"])
     return case

@@ -43,6 +43,7 @@ from common.excel import (
     ExportColumn,
     xlsx_response,
 )
+from common.locking import version_of
 from common.masking import id_number_for, phone_for
 from students.exports import log_export
 from students.models import Student
@@ -210,7 +211,8 @@ class CasePageMixin(StaffViewMixin, TemplateView):
         )
         if manages:
             context.setdefault(
-                "update_form", CaseUpdateForm(initial={"reason": case.reason, "reason_note": case.reason_note})
+                "update_form",
+                CaseUpdateForm(initial={"reason": case.reason, "reason_note": case.reason_note}, version=version_of(case)),
             )
         if manages and is_open:
             context.setdefault("responsible_form", ResponsibleForm())
@@ -246,7 +248,8 @@ class CaseDetailView(CasePageMixin):
             CaseUpdateForm(request.POST),
             "update_form",
             lambda data: dropout.case_update(
-                actor=request.user, case=self.case, reason=data["reason"], note=data["reason_note"]
+                actor=request.user, case=self.case, reason=data["reason"], note=data["reason_note"],
+                seen_version=data["seen"],
             ),
             _("The reason was saved."),
         )

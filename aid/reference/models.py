@@ -1,14 +1,61 @@
 """The reference lists the bureau maintains: terms, aid programs and their standard amounts, the items
 handed over on visits and the inspection checklist.
+
+Programs, items and checklist points belong to a county, whose bureau administrators edit
+them in the app's pages (aid.reference.views), or to none: shared by every county of the
+province and edited by IT staff (superusers) only. Terms are shared. Each county's work sees
+the shared lists and its own (`serving(region)`), nobody another county's.
 """
 
 from django.db import models
-from django.db.models import ExpressionWrapper, Q
+from django.db.models import Exists, ExpressionWrapper, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from common.audit import AuditedHistory
 from students.choices import IN_SCHOOL_STATUSES, HouseholdCategory, Stage
-from students.models import School
+from students import permissions
+from students.choices import RegionLevel
+from students.models import Region, School
+
+
+class ReferenceQuerySet(models.QuerySet):
+    def serving(self, region):
+        """The shared entries and those of the county `region` lies in (or is)."""
+        prefixes = [region.code[:length] for length in range(1, len(region.code) + 1)]
+        return self.filter(Q(region__isnull=True) | Q(region__code__in=prefixes))
+
+    def visible_to(self, user):
+        """The shared entries and those of the counties in the user's scope, or above it."""
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_superuser:
+            return self
+        scope = Region.objects.visible_to(user).filter(code__startswith=OuterRef("region__code"))
+        return self.filter(Q(region__isnull=True) | Exists(scope))
+
+    def editable_by(self, user):
+        """IT staff edit every list; a county's bureau administrators only their county's."""
+        if not permissions.may(user, permissions.CHANGE, self.model):
+            return self.none()
+        if user.is_superuser:
+            return self
+        if not user.region_id or user.region.level != RegionLevel.COUNTY:
+            return self.none()
+        return self.filter(region_id=user.region_id)
+
+
+def county_field():
+    return models.ForeignKey(
+        Region,
+        verbose_name=_("county"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        limit_choices_to={"level": RegionLevel.COUNTY},
+        help_text=_("Empty: shared by every county of the province, edited by IT staff only."),
+    )
 
 
 class TermQuerySet(models.QuerySet):
@@ -26,6 +73,7 @@ class Term(models.Model):
     starts_on = models.DateField(_("starts on"))
     ends_on = models.DateField(_("ends on"))
 
+    history = AuditedHistory()
     objects = TermQuerySet.as_manager()
 
     class Meta:
@@ -63,6 +111,7 @@ class AidProgram(models.Model):
         SOCIETY = "society", _("Society")
 
     name = models.CharField(_("name"), max_length=60, unique=True)
+    region = county_field()
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices, default=Kind.CASH)
     funding_source = models.CharField(
         _("funding source"), max_length=10, choices=FundingSource.choices, default=FundingSource.CENTRAL
@@ -85,6 +134,9 @@ class AidProgram(models.Model):
     )
     is_active = models.BooleanField(_("active"), default=True)
     description = models.TextField(_("description"), blank=True)
+
+    history = AuditedHistory(m2m_fields=["schools"])
+    objects = ReferenceQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("aid program")
@@ -153,6 +205,8 @@ class ProgramStandard(models.Model):
     stage = models.CharField(_("stage"), max_length=12, choices=Stage.choices)
     amount = models.DecimalField(_("amount per term"), max_digits=10, decimal_places=2)
 
+    history = AuditedHistory()
+
     class Meta:
         verbose_name = _("standard amount")
         verbose_name_plural = _("standard amounts")
@@ -167,7 +221,7 @@ class ProgramStandard(models.Model):
 
 def programs_applying_to(student):
     """The active programs the student is entitled to, for the visit checklist."""
-    programs = AidProgram.objects.filter(is_active=True).prefetch_related("schools")
+    programs = AidProgram.objects.serving(student.school.region).filter(is_active=True).prefetch_related("schools")
     return [program for program in programs if program.applies_to(student)]
 
 
@@ -175,6 +229,7 @@ class DeliveryItem(models.Model):
     """An item handed over on home visits (书包, 防疫礼包 …), from the bureau's list."""
 
     name = models.CharField(_("name"), max_length=40, unique=True)
+    region = county_field()
     unit = models.CharField(_("unit"), max_length=10, default="个")
     program = models.ForeignKey(
         AidProgram,
@@ -187,6 +242,9 @@ class DeliveryItem(models.Model):
         help_text=_("Items handed over on a visit count as payments of this program."),
     )
     is_active = models.BooleanField(_("active"), default=True)
+
+    history = AuditedHistory()
+    objects = ReferenceQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("delivery item")
@@ -201,8 +259,12 @@ class ChecklistItem(models.Model):
     """A point every inspection checks, maintained by the bureau."""
 
     text = models.CharField(_("item"), max_length=100, unique=True)
+    region = county_field()
     position = models.PositiveSmallIntegerField(_("position"), default=0)
     is_active = models.BooleanField(_("active"), default=True)
+
+    history = AuditedHistory()
+    objects = ReferenceQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("inspection checklist item")

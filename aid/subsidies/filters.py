@@ -9,7 +9,9 @@ from students.models import School, Student
 
 
 class BatchFilter(django_filters.FilterSet):
-    program = django_filters.ModelChoiceFilter(label=_("Aid program"), queryset=AidProgram.objects.all())
+    program = django_filters.ModelChoiceFilter(
+        label=_("Aid program"), queryset=lambda request: AidProgram.objects.visible_to(request.user)
+    )
     term = django_filters.ModelChoiceFilter(label=_("Term"), queryset=Term.objects.all())
     state = django_filters.ChoiceFilter(label=_("State"), choices=DisbursementBatch.State.choices)
 

@@ -26,6 +26,7 @@ class BatchCreateForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["region"].queryset = Region.objects.visible_to(user)
+        self.fields["program"].queryset = AidProgram.objects.visible_to(user).filter(is_active=True)
 
 
 class BatchChangeForm(forms.Form):
@@ -49,6 +50,8 @@ class LineUpdateForm(BatchChangeForm):
         label=_("Amount"), max_digits=10, decimal_places=2, min_value=0, required=False
     )
     reason = forms.CharField(label=_("Reason"), max_length=200, required=False)
+    # The line's own version (common.locking.version_of), to say what changed on a conflict.
+    seen = forms.IntegerField(min_value=0, required=False, widget=forms.HiddenInput)
 
     def clean(self):
         data = super().clean()
@@ -99,14 +102,22 @@ class BatchMoveForm(BatchChangeForm):
         return data
 
 
-class SummaryForm(forms.Form):
+class ProgramChoiceForm(forms.Form):
+    """Offers the programs of the user's county and the shared ones, no other county's."""
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["program"].queryset = AidProgram.objects.visible_to(user)
+
+
+class SummaryForm(ProgramChoiceForm):
     term = forms.ModelChoiceField(label=_("Term"), queryset=Term.objects.all())
     program = forms.ModelChoiceField(
         label=_("Aid program"), queryset=AidProgram.objects.all(), required=False, empty_label=_("All programs")
     )
 
 
-class PrecisionForm(forms.Form):
+class PrecisionForm(ProgramChoiceForm):
     program = forms.ModelChoiceField(label=_("Aid program"), queryset=AidProgram.objects.all(), empty_label=None)
     term = forms.ModelChoiceField(label=_("Term"), queryset=Term.objects.all(), empty_label=None)
 

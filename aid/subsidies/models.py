@@ -7,10 +7,10 @@ from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from simple_history.models import HistoricalRecords
 
 from aid.casework.models import HomeVisit
 from aid.reference.models import AidProgram, Term
+from common.audit import AuditedHistory
 from students.choices import Role, Stage
 from students.models import COUNTY_WIDE_ROLES, School, Student
 
@@ -76,6 +76,7 @@ class DisbursementBatch(models.Model):
         _("payment method"), max_length=10, choices=PaymentMethod.choices, blank=True
     )
 
+    history = AuditedHistory(excluded_fields=["version"])
     objects = BatchQuerySet.as_manager()
 
     class Meta:
@@ -107,6 +108,8 @@ class BatchTransition(models.Model):
     at = models.DateTimeField(default=timezone.now)
     note = models.CharField(max_length=200, blank=True)
 
+    history = AuditedHistory()
+
     class Meta:
         verbose_name = _("batch transition")
         verbose_name_plural = _("batch transitions")
@@ -120,6 +123,8 @@ class SchoolConfirmation(models.Model):
     school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="+")
     confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     confirmed_at = models.DateTimeField(default=timezone.now)
+
+    history = AuditedHistory()
 
     class Meta:
         verbose_name = _("school confirmation")
@@ -179,7 +184,7 @@ class DisbursementLine(models.Model):
     payment_method = models.CharField(_("payment method"), max_length=10, choices=PaymentMethod.choices, blank=True)
     bank_account = models.CharField(_("bank account"), max_length=30, blank=True)
 
-    history = HistoricalRecords()
+    history = AuditedHistory()
     objects = LineQuerySet.as_manager()
 
     class Meta:
@@ -230,6 +235,8 @@ class PrecisionResolution(models.Model):
     note = models.CharField(_("resolution"), max_length=300)
     resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     resolved_at = models.DateTimeField(default=timezone.now)
+
+    history = AuditedHistory()
 
     class Meta:
         verbose_name = _("resolved finding")

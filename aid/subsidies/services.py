@@ -4,6 +4,7 @@ Every change to a batch goes through these functions. Each one checks the role, 
 batch's state (TRANSITIONS) and the batch's version: a person acting on a page loaded
 before someone else's change gets a conflict instead of silently overwriting it.
 """
+import contextlib
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -13,6 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aid.reference.models import AidProgram, Term
+from common import bulk_writes
+from common.locking import check_unchanged
 from aid.subsidies.models import (
     BatchTransition,
     DisbursementBatch,
@@ -102,7 +105,12 @@ def batch_create(*, actor, program, term, region):
         raise PermissionDenied
     if not Region.objects.visible_to(actor).filter(pk=region.pk).exists():
         raise PermissionDenied
-    program = AidProgram.objects.prefetch_related("standards", "schools").get(pk=program.pk)
+    program = (
+        AidProgram.objects.serving(region).visible_to(actor)
+        .prefetch_related("standards", "schools").filter(pk=program.pk).first()
+    )
+    if program is None:  # another county's program
+        raise PermissionDenied
     missing = [stage for stage in program.stages if program.standard_amount(stage) is None]
     if missing:
         raise ValidationError(
@@ -125,7 +133,7 @@ def batch_create(*, actor, program, term, region):
         )
         for student_id, school_id, stage in students.values_list("pk", "school_id", "stage")
     ]
-    DisbursementLine.objects.bulk_create(lines, batch_size=2000)
+    bulk_writes.create_with_history(lines, user=actor, reason="")
     return batch
 
 
@@ -142,6 +150,19 @@ def _check_line_editor(actor, school_id):
     raise PermissionDenied
 
 
+@contextlib.contextmanager
+def _naming_line_changes(line, seen_version, **yours):
+    """A batch conflict on a line's change: when this very line changed since the user saw
+    it (`seen_version`), say what, their value beside the user's (common.locking)."""
+    try:
+        yield
+    except BatchConflict:
+        for name, value in yours.items():
+            setattr(line, name, value)
+        check_unchanged(line, seen_version)
+        raise
+
+
 def _draft(actor, batch, expected_version):
     batch = _locked_batch(actor, batch, expected_version)
     if batch.state != State.DRAFT:
@@ -150,8 +171,9 @@ def _draft(actor, batch, expected_version):
 
 
 @transaction.atomic
-def line_remove(*, actor, line, reason, expected_version):
-    batch = _draft(actor, line.batch, expected_version)
+def line_remove(*, actor, line, reason, expected_version, seen_version=None):
+    with _naming_line_changes(line, seen_version, status=LineStatus.REMOVED, removed_reason=reason.strip()):
+        batch = _draft(actor, line.batch, expected_version)
     _check_line_editor(actor, line.school_id)
     if not reason.strip():
         raise ValidationError({"reason": _("Say why the student is removed from the batch.")})
@@ -202,8 +224,9 @@ def line_add(*, actor, batch, student, reason, expected_version):
 
 
 @transaction.atomic
-def line_set_amount(*, actor, line, amount, reason, expected_version):
-    batch = _draft(actor, line.batch, expected_version)
+def line_set_amount(*, actor, line, amount, reason, expected_version, seen_version=None):
+    with _naming_line_changes(line, seen_version, amount=amount, amount_reason=reason.strip()):
+        batch = _draft(actor, line.batch, expected_version)
     _check_line_editor(actor, line.school_id)
     amount = Decimal(amount)
     if amount < 0:
@@ -307,9 +330,10 @@ def batch_record_payment(*, actor, batch, paid_on, method, expected_version):
     batch.paid_on = paid_on
     batch.payment_method = method
     batch.save(update_fields=["state", "paid_on", "payment_method"])
-    batch.lines.filter(status=LineStatus.PLANNED).update(
-        status=LineStatus.PAID, paid_on=paid_on, payment_method=method
-    )
+    lines = list(batch.lines.filter(status=LineStatus.PLANNED))
+    for line in lines:
+        line.status, line.paid_on, line.payment_method = LineStatus.PAID, paid_on, method
+    bulk_writes.update_with_history(lines, ["status", "paid_on", "payment_method"], user=actor, reason="")
     _bump(batch)
     return batch
 
@@ -331,10 +355,11 @@ RESULTS_ALLOWED = {
 
 
 @transaction.atomic
-def line_mark_result(*, actor, line, status, reason, expected_version):
+def line_mark_result(*, actor, line, status, reason, expected_version, seen_version=None):
     """A payment came back (returned) or could not be made (failed): the only change an
     approved batch still accepts."""
-    batch = _locked_batch(actor, line.batch, expected_version)
+    with _naming_line_changes(line, seen_version, status=status, result_reason=reason.strip()):
+        batch = _locked_batch(actor, line.batch, expected_version)
     if not is_bureau_admin(actor):
         raise PermissionDenied
     line = DisbursementLine.objects.select_for_update().get(pk=line.pk, batch=batch)

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, DecimalField, Exists, OuterRef, Q, Sum, Value
+from django.db.models import Count, DecimalField, Exists, Max, OuterRef, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
@@ -58,6 +58,7 @@ from common.excel import (
     ExportColumn,
     xlsx_response,
 )
+from common.locking import NO_HISTORY, EditConflict
 from students.exports import log_export
 from students.models import School, Student
 from students.permissions import ADD, CHANGE, EXPORT, VIEW
@@ -171,7 +172,8 @@ class BatchListView(BatchStaffMixin, ExcelExportMixin, FilterView):
             initial={
                 "term": self.request.GET.get("term") or Term.objects.current(),
                 "program": self.request.GET.get("program"),
-            }
+            },
+            user=self.request.user,
         )
         return context
 
@@ -298,7 +300,12 @@ class BatchPageMixin(BatchStaffMixin, TemplateView):
         filterset = LineFilter(self.request.GET, queryset=ordered, schools=schools)
         page = Paginator(filterset.qs, self.lines_per_page).get_page(self.request.GET.get("page"))
         results = d.RESULTS_ALLOWED.get(batch.state, {}) if d.is_bureau_admin(user) else {}
+        versions = dict(
+            DisbursementLine.history.filter(id__in=[line.pk for line in page.object_list])
+            .values("id").annotate(latest=Max("history_id")).values_list("id", "latest")
+        )
         for line in page.object_list:
+            line.version = versions.get(line.pk, NO_HISTORY)
             actions = [LineAction.REMOVE, LineAction.AMOUNT] if may_edit and line.status == LineStatus.PLANNED else []
             actions += [LineAction(status) for status in sorted(results.get(line.status, ()))]
             line.actions = [(action.value, action.label) for action in actions]
@@ -328,8 +335,8 @@ class BatchChangeMixin(BatchPageMixin):
     def apply(self, batch, form, change, arguments, done, anchor="", **forms):
         try:
             change(actor=self.request.user, expected_version=form.cleaned_data["version"], **arguments)
-        except d.BatchConflict as conflict:
-            messages.error(self.request, conflict.message)
+        except (d.BatchConflict, EditConflict) as conflict:
+            messages.error(self.request, " ".join(conflict.messages))
             form.add_error(None, conflict)
             return self.render_page(self.get_batch(batch.pk), status=409, **forms)
         except ValidationError as error:
@@ -391,7 +398,7 @@ class LineUpdateView(BatchChangeMixin):
         if not form.is_valid():
             return self.render_page(batch, status=400, **forms)
         data = form.cleaned_data
-        arguments = {"line": line, "reason": data["reason"]}
+        arguments = {"line": line, "reason": data["reason"], "seen_version": data["seen"]}
         if data["action"] == LineAction.REMOVE:
             change = d.line_remove
         elif data["action"] == LineAction.AMOUNT:
@@ -516,7 +523,7 @@ class SummaryExportView(BatchStaffMixin, View):
     permission = (EXPORT, DisbursementBatch)
 
     def get(self, request):
-        form = SummaryForm(request.GET or None)
+        form = SummaryForm(request.GET or None, user=request.user)
         if form.is_bound:
             if not form.is_valid():
                 raise Http404
@@ -556,10 +563,10 @@ class PrecisionMixin(BatchStaffMixin):
         first program with a batch in it, else the first active program; None for an
         invalid choice)."""
         term = Term.objects.current()
-        programs = AidProgram.objects.filter(is_active=True)
+        programs = AidProgram.objects.visible_to(self.request.user).filter(is_active=True)
         program = programs.filter(batches__term=term).first() or programs.first()
         initial = {"program": program, "term": term}
-        form = PrecisionForm(self.request.GET or None, initial=initial)
+        form = PrecisionForm(self.request.GET or None, initial=initial, user=self.request.user)
         if not form.is_bound:
             return form, initial["program"], initial["term"]
         if form.is_valid():

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from aid.supervision import services as supervision
 from aid.supervision.models import GridGroup, SchoolProject
+from common.locking import VersionedForm
 from students.forms import DateInput
 from students.models import Region, School
 
@@ -180,7 +181,7 @@ RectificationFormSet = forms.formset_factory(
 )
 
 
-class ReportForm(forms.Form):
+class ReportForm(VersionedForm):
     report = forms.CharField(
         label=_("What the school did"),
         widget=forms.Textarea(attrs={"rows": 4}),
@@ -188,11 +189,11 @@ class ReportForm(forms.Form):
     )
 
 
-class CloseForm(forms.Form):
+class CloseForm(VersionedForm):
     note = forms.CharField(label=_("Note"), max_length=200, required=False)
 
 
-class ReopenForm(forms.Form):
+class ReopenForm(VersionedForm):
     reason = forms.CharField(
         label=_("Why is the item reopened?"),
         max_length=200,

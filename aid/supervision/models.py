@@ -8,9 +8,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
-from simple_history.models import HistoricalRecords
 
 from aid.reference.models import AidProgram, ChecklistItem
+from common.audit import AuditedHistory
 from common.state_machine import StateMachine
 from students.choices import Role
 from students.models import COUNTY_WIDE_ROLES, School
@@ -46,6 +46,7 @@ class GridGroup(models.Model):
         "students.Region", verbose_name=_("townships"), related_name="grid_groups", through="GridTownship"
     )
 
+    history = AuditedHistory(m2m_fields=["members"])
     objects = GridGroupQuerySet.as_manager()
 
     class Meta:
@@ -65,6 +66,8 @@ class GridTownship(models.Model):
 
     gridgroup = models.ForeignKey(GridGroup, on_delete=models.CASCADE)
     region = models.ForeignKey("students.Region", on_delete=models.CASCADE)
+
+    history = AuditedHistory()
 
     class Meta:
         db_table = "aid_gridgroup_townships"  # the table of the many-to-many it replaced
@@ -89,6 +92,7 @@ class Inspection(models.Model):
     findings = models.TextField(_("findings"), blank=True)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
 
+    history = AuditedHistory(m2m_fields=["inspectors"])
     objects = InspectionQuerySet.as_manager()
 
     class Meta:
@@ -108,6 +112,8 @@ class ChecklistAnswer(models.Model):
     item = models.ForeignKey(ChecklistItem, verbose_name=_("item"), on_delete=models.PROTECT, related_name="+")
     satisfactory = models.BooleanField(_("satisfactory"))
     note = models.CharField(_("note"), max_length=300, blank=True)
+
+    history = AuditedHistory()
 
     class Meta:
         constraints = [
@@ -147,7 +153,7 @@ class Rectification(models.Model):
     school_report = models.TextField(_("what the school did"), blank=True)
     reported_at = models.DateTimeField(_("reported at"), null=True, blank=True)
     closed_on = models.DateField(_("closed on"), null=True, blank=True)
-    history = HistoricalRecords()
+    history = AuditedHistory()
 
     objects = RectificationQuerySet.as_manager()
 
@@ -205,6 +211,7 @@ class SchoolProject(models.Model):
     completed_on = models.DateField(pgettext_lazy("project", "completed on"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PLANNED)
 
+    history = AuditedHistory()
     objects = SchoolProjectQuerySet.as_manager()
 
     class Meta:

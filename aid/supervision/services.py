@@ -23,6 +23,7 @@ from django.db.models import Count, DecimalField, F, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from simple_history.utils import bulk_create_with_history
 
 from aid.reference.models import ChecklistItem
 from aid.supervision.models import (
@@ -32,6 +33,7 @@ from aid.supervision.models import (
     Rectification,
     SchoolProject,
 )
+from common.locking import check_unchanged
 from students import permissions
 from students.choices import RegionLevel, Role
 from students.models import Region, School
@@ -277,8 +279,9 @@ def grid_update(*, actor, grid, name, leader, townships, members=()):
 # ---------------------------------------------------------------------------------------
 
 
-def active_checklist():
-    return ChecklistItem.objects.filter(is_active=True)
+def active_checklist(region):
+    """The checklist inspections in `region` answer: the shared points and its county's."""
+    return ChecklistItem.objects.serving(region).filter(is_active=True)
 
 
 def check_answer(satisfactory, note):
@@ -307,7 +310,7 @@ def _check_inspection(*, grid, inspected_on, inspectors, answers, rectifications
 
     answer_errors = []
     answered = [answer.item.pk for answer in answers]
-    if sorted(answered) != sorted(active_checklist().values_list("pk", flat=True)):
+    if sorted(answered) != sorted(active_checklist(grid.region).values_list("pk", flat=True)):
         answer_errors.append(_("Answer every item of the checklist, once."))
     for answer in answers:
         try:
@@ -362,7 +365,7 @@ def inspection_record(
         school=school, grid=grid, inspected_on=inspected_on, findings=findings.strip(), recorded_by=actor
     )
     inspection.inspectors.set(inspectors)
-    ChecklistAnswer.objects.bulk_create(
+    bulk_create_with_history([
         ChecklistAnswer(
             inspection=inspection,
             item=answer.item,
@@ -370,7 +373,7 @@ def inspection_record(
             note="" if answer.satisfactory else answer.note.strip(),
         )
         for answer in answers
-    )
+    ], ChecklistAnswer, default_user=actor)
     for item in rectifications:
         rectification = Rectification(
             inspection=inspection,
@@ -388,9 +391,8 @@ def inspection_record(
 # ---------------------------------------------------------------------------------------
 
 
-def _locked_for(actor, rectification, action, permitted):
-    """The item, locked for the change; PermissionDenied or ValidationError when the actor
-    may not, or the item's status does not allow, `action`."""
+def _locked(actor, rectification, permitted):
+    """The item, locked for the change; PermissionDenied when the actor may not change it."""
     locked = (
         Rectification.objects.visible_to(actor)
         .select_for_update(of=("self",))
@@ -400,6 +402,15 @@ def _locked_for(actor, rectification, action, permitted):
     )
     if locked is None or not permitted(actor, locked):
         raise PermissionDenied
+    locked._history_user = actor
+    return locked
+
+
+def _move(locked, action, seen_version):
+    """Check that nobody changed the item since the form was opened at `seen_version` (the
+    item holds the user's input by now, for the message) and that its status allows
+    `action`; then take the new status."""
+    check_unchanged(locked, seen_version)
     sources, target = TRANSITIONS[action]
     if locked.status not in sources:
         raise ValidationError(
@@ -408,26 +419,26 @@ def _locked_for(actor, rectification, action, permitted):
             code="wrong_status",
         )
     locked.status = target
-    locked._history_user = actor
-    return locked
 
 
 @transaction.atomic
-def rectification_report(*, actor, rectification, report):
+def rectification_report(*, actor, rectification, report, seen_version=None):
     """The school says what it did; the grid then closes or reopens the item."""
     if not report.strip():
         raise ValidationError({"report": _("Say what the school did.")})
-    locked = _locked_for(actor, rectification, "report", may_report)
+    locked = _locked(actor, rectification, may_report)
     locked.school_report = report.strip()
+    _move(locked, "report", seen_version)
     locked.reported_at = timezone.now()
     locked.save()
     return locked
 
 
 @transaction.atomic
-def rectification_close(*, actor, rectification, note="", today=None):
+def rectification_close(*, actor, rectification, note="", today=None, seen_version=None):
     """销号: the grid (or the bureau) accepts the school's report."""
-    locked = _locked_for(actor, rectification, "close", may_follow_up)
+    locked = _locked(actor, rectification, may_follow_up)
+    _move(locked, "close", seen_version)
     locked.closed_on = today or timezone.localdate()
     locked._change_reason = note.strip()
     locked.save()
@@ -435,7 +446,7 @@ def rectification_close(*, actor, rectification, note="", today=None):
 
 
 @transaction.atomic
-def rectification_reopen(*, actor, rectification, reason, deadline=None, today=None):
+def rectification_reopen(*, actor, rectification, reason, deadline=None, today=None, seen_version=None):
     """重新整改: the work is not done; the reason is kept in the item's history, and a new
     deadline (today or later) may be set."""
     today = today or timezone.localdate()
@@ -446,10 +457,11 @@ def rectification_reopen(*, actor, rectification, reason, deadline=None, today=N
         errors["deadline"] = _("The new deadline cannot be in the past.")
     if errors:
         raise ValidationError(errors)
-    locked = _locked_for(actor, rectification, "reopen", may_follow_up)
-    locked.closed_on = None
+    locked = _locked(actor, rectification, may_follow_up)
     if deadline is not None:
         locked.deadline = deadline
+    _move(locked, "reopen", seen_version)
+    locked.closed_on = None
     locked._change_reason = reason.strip()
     locked.save()
     return locked

@@ -41,6 +41,7 @@ from common.excel import (
     text_cell,
     xlsx_response,
 )
+from common.locking import EditConflict, version_of
 from students.models import Region, School
 from students.permissions import ADD, CHANGE, EXPORT, VIEW
 from students.views.base import ExcelExportMixin, StaffViewMixin
@@ -301,7 +302,7 @@ class InspectionCreateView(StaffViewMixin, TemplateView):
             self.request.POST if self.request.method == "POST" else None,
             grids=grids,
             inspectors=supervision.grid_people(grids).order_by("full_name", "username"),
-            items=supervision.active_checklist(),
+            items=supervision.active_checklist(self.school.region),
             user=user,
         )
 
@@ -444,7 +445,8 @@ class RectificationUpdateView(StaffViewMixin, TemplateView):
     def render_page(self, bound=None, status=200):
         user, rectification = self.request.user, self.rectification
         allowed = supervision.rectification_actions(user, rectification)
-        forms = {action: self.forms[action]() for action in allowed}
+        version = version_of(rectification)
+        forms = {action: self.forms[action](version=version) for action in allowed}
         forms.update(bound or {})
         context = self.get_context_data(
             rectification=rectification,
@@ -463,10 +465,15 @@ class RectificationUpdateView(StaffViewMixin, TemplateView):
             return HttpResponseBadRequest()
         form = self.forms[action](request.POST)
         if form.is_valid():
+            data = dict(form.cleaned_data)
+            seen_version = data.pop("seen")
             try:
                 self.actions[action](
-                    actor=request.user, rectification=self.rectification, **form.cleaned_data
+                    actor=request.user, rectification=self.rectification, seen_version=seen_version, **data
                 )
+            except EditConflict as conflict:
+                form.show_conflict(conflict)
+                return self.render_page({action: form}, status=409)
             except ValidationError as error:
                 add_errors(form, error)
             else:

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_filters",
     "simple_history",
+    "pgtrigger",
     "students",
     "aid",
     "demo",
@@ -126,6 +127,14 @@ X_FRAME_OPTIONS = "DENY"
 COUNTY_NAME = os.environ.get("COUNTY_NAME", "")
 
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
+
+# The audit trail (history tables, export log) is kept this many days, at least 183
+# (common.audit); the daily job removes older rows. README: Audit trail and retention.
+AUDIT_RETENTION_DAYS = int(os.environ.get("AUDIT_RETENTION_DAYS", str(3 * 365)))
+# Uploaded roster files hold full ID numbers: the daily job deletes a file this many days
+# after its upload when it was never applied, and this many days after it was applied.
+ROSTER_FILE_UNAPPLIED_DAYS = int(os.environ.get("ROSTER_FILE_UNAPPLIED_DAYS", "14"))
+ROSTER_FILE_APPLIED_DAYS = int(os.environ.get("ROSTER_FILE_APPLIED_DAYS", "30"))
 
 # openpyxl parses workbooks through defusedxml whenever it is installed, and defusedxml can
 # only hook the pure-Python XML parser: a 10,000-row roster then reads about 40% slower.

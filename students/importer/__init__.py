@@ -23,18 +23,21 @@ from .cleaning import clean_rows
 from .header import COLUMNS, FULL_WIDTH, find_header
 from .placing import plan_import
 from .plan import ImportHasErrors, ImportPlan
-from .reading import read_roster, rows_of
+from .reading import RosterFilePurged, read_roster, rows_of
+from .retention import purge_roster_files
 
 __all__ = [
     "COLUMNS",
     "FULL_WIDTH",
     "ImportHasErrors",
     "ImportPlan",
+    "RosterFilePurged",
     "SpreadsheetRefused",
     "clean_rows",
     "find_header",
     "plan_for",
     "plan_import",
+    "purge_roster_files",
     "read_roster",
     "roster_import_apply",
     "roster_import_check",

@@ -138,8 +138,9 @@ def write_plan(plan, roster_import, actor):
     write_students(rows, actor, roster_import.history_reason, now)
     hooks.status_changed([row.student for row in rows], actor)
     bulk_writes.create_from_values(ImportedChange, [change_record(roster_import, row) for row in rows])
-    bulk_writes.create(
-        [SnapshotAbsence(roster_import=roster_import, student=s) for s in plan.absent_students]
+    bulk_writes.create_with_history(
+        [SnapshotAbsence(roster_import=roster_import, student=s) for s in plan.absent_students],
+        user=actor, reason=roster_import.history_reason, date=now,
     )
     roster_import.state = RosterImport.State.APPLIED
     roster_import.applied_at = now

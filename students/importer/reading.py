@@ -5,13 +5,18 @@ import gc
 import io
 
 from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from common.spreadsheets import (
+    SpreadsheetRefused,
     read_table,
     table_from_json,
 )
 
 
+class RosterFilePurged(SpreadsheetRefused):
+    """The import's file was deleted by the retention rules (purge_roster_files)."""
 
 
 def import_limits():
@@ -50,6 +55,11 @@ def rows_of(roster_import):
     kept) the stored file parsed again. Kept on the instance for the next step."""
     table = getattr(roster_import, "parsed_table", None)
     if table is None:
+        if roster_import.file_purged_at is not None:
+            raise RosterFilePurged(
+                _("The uploaded file was deleted on %(date)s, as the retention rules require. Upload it again.")
+                % {"date": timezone.localdate(roster_import.file_purged_at).isoformat()}
+            )
         if roster_import.rows_read:
             table = table_from_json(roster_import.rows_read)
         else:

@@ -19,6 +19,15 @@ ROWS_SHOWN = 200
 
 
 class ImportViewMixin(StaffViewMixin):
+    def dispatch(self, request, *args, **kwargs):
+        """A step that needs a file deleted by the retention rules sends the user back to
+        the upload page, saying so."""
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        except importer.RosterFilePurged as purged:
+            messages.error(request, purged.message)
+            return redirect("students:roster_import")
+
     def get_import(self):
         return get_object_or_404(
             RosterImport.objects.visible_to(self.request.user)

@@ -10,6 +10,7 @@ from django.views.generic import DetailView, TemplateView
 from django_filters.views import FilterView
 
 from common.excel import COUNT_FORMAT, ExportColumn
+from common.locking import EditConflict
 from common.masking import id_number_for
 from students.permissions import ADD, CHANGE, VIEW
 
@@ -164,7 +165,7 @@ class StudentFormViewMixin(StaffViewMixin):
             status=status,
         )
 
-    def save(self, student_form, household_form):
+    def save(self, student_form, household_form, opened_household):
         household = None
         if household_form.instance.pk is None or household_form.has_changed():
             household = household_form.save(commit=False)
@@ -174,7 +175,14 @@ class StudentFormViewMixin(StaffViewMixin):
                     actor=self.request.user,
                     student=student_form.save(commit=False),
                     household=household,
+                    seen_version=student_form.seen_version(),
+                    # A household found by its number as the form is sent was not seen.
+                    household_seen_version=household_form.seen_version() if opened_household else None,
                 )
+        except EditConflict as conflict:
+            form = household_form if conflict.record is household else student_form
+            form.show_conflict(conflict)
+            return self.render_forms(student_form, household_form, status=409)
         except ValidationError as error:
             student_form.add_error(None, error)
             return self.render_forms(student_form, household_form, status=400)
@@ -182,9 +190,10 @@ class StudentFormViewMixin(StaffViewMixin):
         return redirect(student)
 
     def post(self, request, *args, **kwargs):
-        student_form, household_form = self.get_forms(*self.instances())
+        student, household = self.instances()
+        student_form, household_form = self.get_forms(student, household)
         if student_form.is_valid() and household_form.is_valid():
-            return self.save(student_form, household_form)
+            return self.save(student_form, household_form, household)
         return self.render_forms(student_form, household_form, status=400)
 
     def get(self, request, *args, **kwargs):

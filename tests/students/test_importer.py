@@ -295,6 +295,10 @@ class TestApplying:
         missing.refresh_from_db()
         assert missing.on_roster  # nothing is removed automatically
         assert SnapshotAbsence.objects.get().student == missing
+        absence = SnapshotAbsence.objects.get()
+        assert list(absence.history.values_list("history_type", "history_user_id", "history_change_reason")) == [
+            ("+", admin.pk, roster_import.history_reason)
+        ]
 
     def test_a_student_who_left_comes_back_to_the_roster(self, admin, county):
         former = StudentFactory(

@@ -98,7 +98,7 @@ class VisitFormView(StaffViewMixin, TemplateView):
             instance=self.visit or HomeVisit(student=self.student),
             colleagues=services.visit_colleagues(self.student).exclude(pk=author.pk),
             programs=programs_applying_to(self.student),
-            items=list(DeliveryItem.objects.filter(offered)),
+            items=list(DeliveryItem.objects.serving(self.student.school.region).filter(offered)),
             correction=self.correction,
         )
 

@@ -1,10 +1,9 @@
-"""Create or update a county bureau administrator, with the right to maintain the
-reference lists (terms, aid programs, delivery items, inspection checklist)."""
+"""Create or update a county bureau administrator. The county's reference lists are
+edited in the app's pages; the admin site is for IT staff only."""
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from aid.reference.services import grant_reference_editing
 from students.choices import Role
 from students.models import Region, User
 
@@ -30,7 +29,6 @@ class Command(BaseCommand):
             user.set_unusable_password()
         user.full_clean()
         user.save()
-        grant_reference_editing(user)
         self.stdout.write(
             _("%(username)s is a bureau administrator of %(region)s.") % {"username": username, "region": county.name}
         )

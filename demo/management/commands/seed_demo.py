@@ -17,12 +17,12 @@ from django.test.utils import override_settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aid.reference.services import grant_reference_editing
 from common import bulk_writes
+from common.audit import retention_bypass
 from demo import data
 from demo.casework import build_casework, delete_casework
 from students import idnumber
-from students.choices import Gender, RegionLevel, Role, Stage, grades_of_stage
+from students.choices import Gender, RegionLevel, Stage, grades_of_stage
 from students.models import COUNTY_WIDE_ROLES, Household, Region, School, Student, User
 
 BATCH_SIZE = 2000
@@ -179,24 +179,31 @@ def delete_demo_data():
     schools = School.objects.filter(region_id__in=township_ids)
     school_ids = list(schools.values_list("pk", flat=True))
     try:
-        delete_casework(school_ids)
-        User.objects.filter(username__in=DEMO_USERNAMES).delete()
-        # Their history goes too, so a deletion record per row would only cost time
-        # (minutes for 200,000 students).
-        with override_settings(SIMPLE_HISTORY_ENABLED=False):
-            Student.objects.filter(school_id__in=school_ids).delete()
-            Household.objects.filter(township_id__in=township_ids).delete()
-        Student.history.model.objects.filter(school_id__in=school_ids).delete()
-        Household.history.model.objects.filter(township_id__in=township_ids).delete()
-        schools.delete()
-        county_regions.filter(level=RegionLevel.TOWNSHIP).delete()
-        county_regions.delete()
-        for code in (data.CITY[0], data.PROVINCE[0]):
-            Region.objects.filter(code=code, children__isnull=True).delete()
+        with retention_bypass():
+            delete_county(county_regions, township_ids, schools, school_ids)
     except (ProtectedError, RestrictedError) as error:
         raise CommandError(
             _("Cannot reset the demo county: %(error)s") % {"error": error.args[0]}
         ) from error
+
+
+def delete_county(county_regions, township_ids, schools, school_ids):
+    """The demo county goes with its audit trail (history rows name its people and the
+    deleted demo users): the one removal besides the retention command, for the demo only."""
+    delete_casework(school_ids)
+    User.objects.filter(username__in=DEMO_USERNAMES).delete()
+    # Their history goes too, so a deletion record per row would only cost time
+    # (minutes for 200,000 students).
+    with override_settings(SIMPLE_HISTORY_ENABLED=False):
+        Student.objects.filter(school_id__in=school_ids).delete()
+        Household.objects.filter(township_id__in=township_ids).delete()
+    Student.history.model.objects.filter(school_id__in=school_ids).delete()
+    Household.history.model.objects.filter(township_id__in=township_ids).delete()
+    schools.delete()
+    county_regions.filter(level=RegionLevel.TOWNSHIP).delete()
+    county_regions.delete()
+    for code in (data.CITY[0], data.PROVINCE[0]):
+        Region.objects.filter(code=code, children__isnull=True).delete()
 
 
 def build_regions():
@@ -288,8 +295,6 @@ def build_users(regions, school_plans, password):
         user.school = None if role in COUNTY_WIDE_ROLES else schools_by_name[scope]
         user.set_password(password)
         user.save()
-        if role == Role.BUREAU_ADMIN:
-            grant_reference_editing(user)
         users.append(user)
     return users
 

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from jobs.tasks import purge_expired_downloads
+from jobs.tasks import purge_audit_trail, purge_expired_downloads, purge_roster_files
 
 
 class Command(BaseCommand):
@@ -8,4 +8,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         purge_expired_downloads.enqueue()
-        self.stdout.write("Queued: purge of expired downloads.")
+        purge_roster_files.enqueue()
+        purge_audit_trail.enqueue()
+        self.stdout.write(
+            "Queued: purge of expired downloads, of uploaded roster files, of audit rows past the retention."
+        )

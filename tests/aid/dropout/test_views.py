@@ -12,6 +12,7 @@ import openpyxl
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -32,6 +33,7 @@ from tests.factories import (
     TownshipFactory,
     ViewerFactory,
 )
+from tests.history import rewrite_history
 
 pytestmark = pytest.mark.django_db
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
@@ -555,10 +557,10 @@ def test_past_period_gives_the_data_as_it_stood(client_for, school, bureau_admin
     dropped_on = one_ago + datetime.timedelta(days=4)
     student = StudentFactory(school=school)
     PairingFactory(student=student, started_on=two_ago)
-    Student.history.filter(id=student.pk).update(history_date=at_noon(two_ago))
+    rewrite_history(Student.history.filter(id=student.pk), history_date=at_noon(two_ago))
     student.status = "dropped_out"
     services.student_save(actor=bureau_admin, student=student)
-    Student.history.filter(id=student.pk, history_type="~").update(history_date=at_noon(dropped_on))
+    rewrite_history(Student.history.filter(id=student.pk, history_type="~"), history_date=at_noon(dropped_on))
     case = DropoutCase.objects.get(student=student)
     DropoutCase.objects.filter(pk=case.pk).update(opened_on=dropped_on)
     client = client_for(bureau_admin)
@@ -589,3 +591,23 @@ def test_quarter_ledger(client_for, student, bureau_admin):
     ledger = response.context["ledger"]
     assert ledger.period == Period.parse(quarter)
     assert [row[3] for row in ledger.rows] == [case.student.name]
+
+
+def test_two_people_correcting_the_reason_the_later_is_refused_with_the_earlier_change(school, case):
+    """Optimistic locking: the second correction would silently overwrite the first."""
+    first, second = Client(), Client()
+    first.force_login(SchoolAdminFactory(school=school, full_name="王主任"))
+    second.force_login(BureauAdminFactory(region=school.region.parent, full_name="李科长"))
+    url = reverse("aid:case_detail", args=[case.pk])
+    seen = [client.get(url).context["update_form"]["seen"].value() for client in (first, second)]
+
+    assert first.post(url, {"reason": "work", "reason_note": "外出打工", "seen": seen[0]}).status_code == 302
+    response = second.post(url, {"reason": "aversion", "reason_note": "厌学情绪", "seen": seen[1]})
+
+    assert response.status_code == 400
+    form = response.context["update_form"]
+    [message] = form.non_field_errors()
+    assert "王主任" in message and "外出打工" in message and "厌学情绪" in message
+    assert (form["reason"].value(), form["reason_note"].value()) == ("aversion", "厌学情绪")
+    case.refresh_from_db()
+    assert (case.reason, case.reason_note) == ("work", "外出打工")

@@ -28,6 +28,7 @@ from tests.factories import (
     ViewerFactory,
     previous_term,
 )
+from tests.history import rewrite_history
 
 pytestmark = pytest.mark.django_db
 State = DisbursementBatch.State
@@ -270,7 +271,7 @@ class TestPrecisionChecks:
         )
         line(twin)
         # Registered on 1 September; left the roster on 1 November, after being paid.
-        Student.history.update(history_date=datetime.datetime(2026, 9, 1, tzinfo=datetime.timezone.utc))
+        rewrite_history(Student.history, history_date=datetime.datetime(2026, 9, 1, tzinfo=datetime.timezone.utc))
         from students import services
 
         services.student_leave_roster(
@@ -302,8 +303,8 @@ class TestPrecisionChecks:
                 status="paid", paid_on=datetime.date(2026, 10, 1),
             )
         september = datetime.datetime(2026, 9, 1, tzinfo=datetime.timezone.utc)
-        Student.history.update(history_date=september)
-        Household.history.update(history_date=september)
+        rewrite_history(Student.history, history_date=september)
+        rewrite_history(Household.history, history_date=september)
         # In November the first family is lifted out of poverty and the second falls back.
         for student, category in ((poor_then, "registered_lifted"), (lifted_then, "registered_poor")):
             student.household.category = category

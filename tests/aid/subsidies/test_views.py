@@ -294,12 +294,13 @@ def test_batch_page_takes_a_fixed_number_of_queries(client, county, program, peo
             {} if index % 2 else {"stage": "junior", "grade": "J1"}
         ))
     batch = d.batch_create(actor=people["preparer"], program=program, term=county["term"], region=county["county"])
+    # 12: the lines' versions (for the message on a conflicting line change) are one query.
     client = login(client, people["preparer"])
-    with django_assert_max_num_queries(11):
+    with django_assert_max_num_queries(12):
         response = client.get(batch.get_absolute_url())
     assert response.status_code == 200
     assert len(response.context["lines"]) == min(5 + extra, 100)
-    with django_assert_max_num_queries(11):
+    with django_assert_max_num_queries(12):
         client.get(batch.get_absolute_url() + "?page=2")
 
 
@@ -777,3 +778,37 @@ def test_payment_needs_a_date_and_a_method(client, people, batch):
     assert post_move(client, batch, "paid", paid_on="", method="cash").status_code == 400
     assert post_move(client, batch, "paid", paid_on=timezone.localdate().isoformat(), method="").status_code == 400
     assert fresh(batch).state == State.APPROVED
+
+
+def test_two_people_changing_one_line_the_later_is_told_what_the_earlier_changed(client, county, people, batch):
+    """The bureau sets a line's amount while the school, on a page opened before, sets
+    another: the school's save is refused with the bureau's amount beside its own."""
+    line = batch.lines.filter(school=county["primary"]).first()
+    page = login(client, people["first_admin"]).get(batch.get_absolute_url())
+    shown = {entry.pk: entry.version for entry in page.context["lines"]}
+    stale = batch.version
+    d.line_set_amount(actor=people["preparer"], line=line, amount=Decimal("250.00"), reason="只住宿半学期",
+                      expected_version=stale, seen_version=shown[line.pk])
+
+    response = login(client, people["first_admin"]).post(
+        reverse("aid:line_update", args=[line.pk]),
+        {"action": "amount", "amount": "321.50", "reason": "转学", "version": stale, "seen": shown[line.pk]},
+    )
+
+    assert response.status_code == 409
+    [message] = [str(m) for m in response.context["messages"]]
+    assert "经办人张" in message and "250.00" in message and "321.50" in message and "只住宿半学期" in message
+    content = response.content.decode()
+    assert "转学" in content and 'value="321.50"' in content
+    assert DisbursementLine.objects.get(pk=line.pk).amount == Decimal("250.00")
+
+
+def test_marking_a_batch_paid_writes_a_history_row_per_line_by_the_payer(people, batch):
+    submitted(batch, people)
+    d.batch_approve(actor=people["approver"], batch=fresh(batch), expected_version=fresh(batch).version)
+    lines = list(batch.lines.values_list("pk", flat=True))
+    d.batch_record_payment(actor=people["preparer"], batch=fresh(batch), paid_on=timezone.localdate(),
+                           method="one_card", expected_version=fresh(batch).version)
+    paid = DisbursementLine.history.filter(id__in=lines, status="paid")
+    assert sorted(paid.values_list("id", flat=True)) == sorted(lines)
+    assert set(paid.values_list("history_user_id", "paid_on")) == {(people["preparer"].pk, timezone.localdate())}

@@ -10,6 +10,7 @@ from decimal import Decimal
 import factory
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
 from openpyxl import load_workbook
@@ -1159,3 +1160,29 @@ def test_a_member_records_an_inspection_on_a_phone(browser, live_server, artifac
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     fits(reverse("aid:rectification_update", args=[late.pk]), "rectification")
     context.close()
+
+
+def test_two_people_following_up_one_item_the_later_is_refused_with_the_earlier_change(grids):
+    """The leader sends the item back with a new deadline while the member, on a page
+    opened before, closes it: the close is refused, saying what the leader changed."""
+    grid = grids["one"]
+    item = RectificationFactory(
+        inspection=InspectionFactory(grid=grid), status=Status.REPORTED, school_report="已整改", deadline=days(3)
+    )
+    url = reverse("aid:rectification_update", args=[item.pk])
+    leader, member = Client(), Client()
+    leader.force_login(grid.leader)
+    member.force_login(grids["member"])
+    seen = {name: client.get(url).context["action_forms"]["close"]["seen"].value() for name, client in (("leader", leader), ("member", member))}
+
+    reopened = leader.post(url, {"action": "reopen", "reason": "照片不清楚", "deadline": days(20).isoformat(), "seen": seen["leader"]})
+    assert reopened.status_code == 302
+    response = member.post(url, {"action": "close", "note": "现场核实通过", "seen": seen["member"]})
+
+    assert response.status_code == 409
+    form = response.context["action_forms"]["close"]
+    [message] = form.non_field_errors()
+    assert str(grid.leader) in message and days(20).isoformat() in message
+    assert form["note"].value() == "现场核实通过"
+    item.refresh_from_db()
+    assert (item.status, item.closed_on, item.deadline) == (Status.REOPENED, None, days(20))
