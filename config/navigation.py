@@ -40,7 +40,8 @@ STAFF_MENU = [
         ("aid:rectification_list", _("Rectification items")),
         ("aid:project_list", _("School projects")),
     ]),
-    (None, [("jobs:job_list", _("My downloads")), ("students:export_log", _("Export log"))]),
+    (None, [("jobs:job_list", _("My downloads")), ("students:export_log", _("Export log")),
+            ("accounts:login_log", _("Login log"))]),
 ]
 
 

@@ -10,6 +10,7 @@ import os
 import random
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.db.models import ProtectedError, RestrictedError
@@ -287,6 +288,8 @@ def build_users(regions, school_plans, password):
         user.region = regions[scope] if role in COUNTY_WIDE_ROLES else None
         user.school = None if role in COUNTY_WIDE_ROLES else schools_by_name[scope]
         user.set_password(password)
+        # The printed logins must keep working for visitors (README, Security).
+        user.must_change_password = settings.DEMO_MUST_CHANGE_PASSWORD
         user.save()
         if role == Role.BUREAU_ADMIN:
             grant_reference_editing(user)

@@ -20,6 +20,9 @@ def test_bureau_admin_command_creates_an_editor_of_the_reference_lists(client):
     user = User.objects.get(username="zhang")
     assert (user.role, user.region.code, user.is_staff, user.is_superuser) == ("bureau_admin", "371324", True, False)
     assert "changepassword zhang" in out.getvalue()
+    assert user.must_change_password  # IT chose the first password
+    user.must_change_password = False
+    user.save()
     client.force_login(user)
     assert client.get(reverse("admin:aid_term_add")).status_code == 200
     assert client.get(reverse("admin:aid_aidprogram_changelist")).status_code == 200
