@@ -148,6 +148,7 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
 AXES_CLIENT_IP_CALLABLE = "accounts.addresses.client_address"
 AXES_DISABLE_ACCESS_LOG = True  # accounts.LoginEvent is the log of logins and logouts
+AXES_VERBOSE = False  # its log lines hide the login and the address anyway; LoginEvent has them
 # Behind nginx the connection comes from nginx: the client's address is the last one nginx
 # appended to X-Forwarded-For. Only production, where nginx is in front, says so.
 BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
