@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.generic import FormView
+from django.views.generic import FormView, View
 from django_filters.views import FilterView
 
 from students.permissions import CHANGE, OWN_ACCOUNT, VIEW
@@ -144,11 +144,10 @@ class TwoFactorEnrolView(StaffViewMixin, FormView):
         return recovery_codes_page(self.request, codes)
 
 
-class RecoveryCodesView(StaffViewMixin, FormView):
+class RecoveryCodesView(StaffViewMixin, View):
     """New recovery codes for a user who has passed the second factor (POST only)."""
 
     permission = (CHANGE, OWN_ACCOUNT)
-    http_method_names = ["post"]
 
     def post(self, request, *args, **kwargs):
         if not (two_factor.applies_to(request.user) and request.user.is_verified()):

@@ -132,3 +132,14 @@ def test_demo_accounts_keep_the_printed_password_unless_the_setting_asks(setting
     settings.DEMO_MUST_CHANGE_PASSWORD = True
     call_command("seed_demo", students=40, no_casework=True, reset=True, stdout=io.StringIO())
     assert User.objects.filter(username="bureau", must_change_password=True).exists()
+
+
+def test_an_account_it_staff_open_in_the_admin_site_must_change_its_password(client_for):
+    it_staff = User.objects.create_superuser("it", password="pass12345")
+    client = client_for(it_staff)
+    response = client.post(reverse("admin:students_user_add"), {
+        "username": "liu", "password1": "Lanling-2027!", "password2": "Lanling-2027!", "usable_password": "true",
+        "role": "viewer", "region": RegionFactory().pk,
+    })
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert User.objects.get(username="liu").must_change_password
