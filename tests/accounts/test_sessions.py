@@ -126,9 +126,13 @@ def test_a_bureau_administrator_made_by_it_staff_must_change_the_password():
     assert User.objects.get(username="zhang").must_change_password
 
 
-def test_demo_accounts_keep_the_printed_password_unless_the_setting_asks(settings):
+def test_demo_accounts_keep_the_printed_password_unless_the_setting_asks(client, settings, monkeypatch):
+    monkeypatch.delenv("DEMO_PASSWORD", raising=False)
     call_command("seed_demo", students=40, no_casework=True, stdout=io.StringIO())
     assert not User.objects.filter(must_change_password=True).exists()
+    client.post(reverse("login"), {"username": "bureau", "password": "demo12345"})
+    assert client.get(HOME).status_code == 200  # straight in, as the printed login promises
+    assert LoginEvent.objects.filter(user__username="bureau").exists()  # and the reset takes it too
     settings.DEMO_MUST_CHANGE_PASSWORD = True
     call_command("seed_demo", students=40, no_casework=True, reset=True, stdout=io.StringIO())
     assert User.objects.filter(username="bureau", must_change_password=True).exists()

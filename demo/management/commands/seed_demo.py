@@ -13,18 +13,19 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
-from django.db.models import ProtectedError, RestrictedError
+from django.db.models import ProtectedError, Q, RestrictedError
 from django.test.utils import override_settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import LoginEvent
 from aid.reference.services import grant_reference_editing
 from common import bulk_writes
 from demo import data
 from demo.casework import build_casework, delete_casework
 from students import idnumber
 from students.choices import Gender, RegionLevel, Role, Stage, grades_of_stage
-from students.models import COUNTY_WIDE_ROLES, Household, Region, School, Student, User
+from students.models import COUNTY_WIDE_ROLES, Household, Region, School, Student, User, staff_of_region
 
 BATCH_SIZE = 2000
 DEFAULT_STUDENTS = 3621
@@ -180,6 +181,9 @@ def delete_demo_data():
     schools = School.objects.filter(region_id__in=township_ids)
     school_ids = list(schools.values_list("pk", flat=True))
     try:
+        LoginEvent.objects.filter(
+            staff_of_region(COUNTY_CODE) | Q(user__username__in=DEMO_USERNAMES)
+        ).delete()
         delete_casework(school_ids)
         User.objects.filter(username__in=DEMO_USERNAMES).delete()
         # Their history goes too, so a deletion record per row would only cost time
