@@ -74,6 +74,8 @@ def test_the_forwarded_address_counts_only_behind_the_proxy(client, settings):
     settings.BEHIND_PROXY = True  # nginx appends the address it saw last; earlier ones are the client's
     log_in(client, "someone", "wrong", address="127.0.0.1", HTTP_X_FORWARDED_FOR="1.2.3.4, 198.51.100.77")
     assert LoginEvent.objects.first().address == "198.51.100.77"
+    log_in(client, "someone", "wrong", address="127.0.0.1", HTTP_X_FORWARDED_FOR="not-an-address")
+    assert LoginEvent.objects.first().address == "127.0.0.1"
 
 
 def test_logins_failures_and_logouts_are_logged_with_address_and_result(client):
