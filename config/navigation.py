@@ -45,7 +45,8 @@ STAFF_MENU = [
         ("aid:delivery_item_list", _("Delivery items")),
         ("aid:checklist_item_list", _("Inspection checklist")),
     ]),
-    (None, [("jobs:job_list", _("My downloads")), ("students:export_log", _("Export log"))]),
+    (None, [("jobs:job_list", _("My downloads")), ("students:export_log", _("Export log")),
+            ("accounts:login_log", _("Login log"))]),
 ]
 
 

@@ -25,10 +25,17 @@ class StaffAdmin(UserAdmin):
     autocomplete_fields = ("region", "school")
     fieldsets = UserAdmin.fieldsets + (
         (_("Role and scope"), {"fields": ("full_name", "phone", "role", "region", "school")}),
+        (_("Login"), {"fields": ("must_change_password",)}),
     )
     add_fieldsets = UserAdmin.add_fieldsets + (
         (_("Role and scope"), {"fields": ("full_name", "phone", "role", "region", "school")}),
     )
+
+    def save_model(self, request, obj, form, change):
+        """An account IT opens gets a password IT chose: its user replaces it at the first login."""
+        if not change:
+            obj.must_change_password = True
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(Region)

@@ -68,6 +68,11 @@ class User(AbstractUser):
         blank=True,
         help_text=_("For school staff: the subject taught or the duty, e.g. 数学, 心理健康, 校长."),
     )
+    must_change_password = models.BooleanField(
+        _("must change the password"),
+        default=False,
+        help_text=_("Set when someone else chose the password: the user must choose a new one at the next login."),
+    )
 
     objects = UserManager()
 
@@ -119,6 +124,14 @@ class User(AbstractUser):
             grids = self.grids_led.all() | self.grids_joined.all()
             return "、".join(sorted({str(grid) for grid in grids}))
         return ""
+
+
+def staff_of_region(code, through="user"):
+    """Records (of a log) whose user, reached through the field `through`, works in the
+    region with this code: staff of the region or of one inside it, and staff of its schools."""
+    return Q(**{f"{through}__region__code__startswith": code}) | Q(
+        **{f"{through}__school__region__code__startswith": code}
+    )
 
 
 class RegionQuerySet(models.QuerySet):
@@ -595,11 +608,7 @@ class ExportLogQuerySet(models.QuerySet):
         if user.is_superuser:
             return self
         if user.role == Role.BUREAU_ADMIN and user.region_id:
-            code = user.region.code
-            return self.filter(
-                Q(user__region__code__startswith=code)
-                | Q(user__school__region__code__startswith=code)
-            )
+            return self.filter(staff_of_region(user.region.code))
         return self.none()
 
 

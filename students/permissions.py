@@ -30,6 +30,7 @@ BUREAU_ONLY = frozenset({BUREAU})
 
 # Non-model kinds: pages that report across several models.
 LEDGERS = "aid.ledger"  # the three dropout-control ledgers
+OWN_ACCOUNT = "accounts.own"  # the user's own password and two-factor login
 
 TABLE = {
     # The registry
@@ -38,6 +39,8 @@ TABLE = {
     "students.household": {VIEW: EVERYONE},
     "students.rosterimport": {VIEW: EDITORS, IMPORT: EDITORS, CHANGE: EDITORS},
     "students.exportlog": {VIEW: BUREAU_ONLY, EXPORT: BUREAU_ONLY},
+    "accounts.loginevent": {VIEW: BUREAU_ONLY},
+    OWN_ACCOUNT: {CHANGE: EVERYONE},
     "students.user": {VIEW: EDITORS, ADD: EDITORS, IMPORT: EDITORS, EXPORT: EDITORS},  # teachers
     # Reference lists: a county's bureau edits its own (aid.reference: editable_by); the
     # shared ones only superusers (IT staff)

@@ -137,7 +137,8 @@ def pairing_end(*, actor, pairing, ended_on=None, reason):
 
 @transaction.atomic
 def teacher_create(*, actor, full_name, phone, school, subject="", username=None, password=None):
-    """A school administrator (or the bureau) opens a teacher's account at a school in scope."""
+    """A school administrator (or the bureau) opens a teacher's account at a school in scope.
+    The teacher must choose a password of their own at the first login."""
     if not may_pair(actor):
         raise PermissionDenied
     if not School.objects.visible_to(actor).filter(pk=school.pk).exists():
@@ -149,7 +150,7 @@ def teacher_create(*, actor, full_name, phone, school, subject="", username=None
         )
     teacher = User(
         username=username, full_name=full_name, phone=phone, school=school,
-        subject=subject, role=Role.TEACHER,
+        subject=subject, role=Role.TEACHER, must_change_password=True,
     )
     if password:
         teacher.set_password(password)
@@ -360,7 +361,7 @@ def unpaired_students(actor):
 @transaction.atomic
 def teacher_set_password(*, actor, teacher, password):
     """A school administrator (or the bureau) sets the password of an active teacher in scope,
-    e.g. the first one of an imported account."""
+    e.g. the first one of an imported account. The teacher must replace it at the next login."""
     if not may_pair(actor):
         raise PermissionDenied
     teacher = pairing_teachers(actor).select_for_update(of=("self",)).filter(pk=teacher.pk).first()
@@ -368,5 +369,6 @@ def teacher_set_password(*, actor, teacher, password):
         raise PermissionDenied
     password_validation.validate_password(password, teacher)
     teacher.set_password(password)
-    teacher.save(update_fields=["password"])
+    teacher.must_change_password = True
+    teacher.save(update_fields=["password", "must_change_password"])
     return teacher

@@ -12,7 +12,7 @@ exactly or uniquely within the user's scope, and errors name the row as the user
 and the column. The mobile phone number is the login: a row whose number is already the
 login of the same teacher at the same school is unchanged; any other account with that
 number is an error. New accounts have no usable password until the school administrator
-sets one (teacher list, "Set password").
+sets one (teacher list, "Set password"); the teacher then chooses their own at the first login.
 """
 import difflib
 import re

@@ -3,6 +3,7 @@
 DATABASE_URL selects PostgreSQL in production and in tests; without it the demo runs on
 an embedded SQLite file under var/ so that a newcomer needs nothing installed.
 """
+import datetime
 import os
 from pathlib import Path
 
@@ -45,24 +46,36 @@ INSTALLED_APPS = [
     "django_filters",
     "simple_history",
     "pgtrigger",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "students",
     "aid",
     "demo",
     "django_tasks",
     "django_tasks_db",
     "jobs",
+    "accounts",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "accounts.middleware.SessionLimitsMiddleware",
+    "accounts.middleware.AccountStepsMiddleware",
+    "accounts.middleware.NoStoreMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: it turns a refused login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -100,12 +113,61 @@ AUTH_USER_MODEL = "students.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# django-axes first: it refuses a locked-out login before the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Passwords as a level-3 (等保三级) assessment expects: long enough and of several kinds of
+# character (lower case, upper case, digits, symbols); both numbers can be raised.
+PASSWORD_MIN_LENGTH = int(os.environ.get("PASSWORD_MIN_LENGTH", "8"))
+PASSWORD_CHARACTER_CLASSES = int(os.environ.get("PASSWORD_CHARACTER_CLASSES", "3"))
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": PASSWORD_MIN_LENGTH},
+    },
+    {
+        "NAME": "accounts.validators.CharacterClassesValidator",
+        "OPTIONS": {"min_classes": PASSWORD_CHARACTER_CLASSES},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# --- Login lockout (django-axes) ----------------------------------------------------------
+# LOGIN_FAILURE_LIMIT wrong passwords for one login, or from one address, lock that login or
+# that address out for LOGIN_LOCKOUT_MINUTES; the login page says so in Chinese.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "30")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own, not the pair
+AXES_RESET_ON_SUCCESS = True
+# The lockout ends when the page says it will, even if the login is tried again meanwhile.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
+AXES_CLIENT_IP_CALLABLE = "accounts.addresses.client_address"
+AXES_DISABLE_ACCESS_LOG = True  # accounts.LoginEvent is the log of logins and logouts
+AXES_VERBOSE = False  # its log lines hide the login and the address anyway; LoginEvent has them
+# Behind nginx the connection comes from nginx: the client's address is the last one nginx
+# appended to X-Forwarded-For. Only production, where nginx is in front, says so.
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+
+# --- Sessions -----------------------------------------------------------------------------
+# A session ends after SESSION_IDLE_MINUTES without a request, and in any case
+# SESSION_MAX_HOURS after the login (accounts.middleware.SessionLimitsMiddleware).
+SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", "30"))
+SESSION_MAX_HOURS = int(os.environ.get("SESSION_MAX_HOURS", "12"))
+SESSION_COOKIE_AGE = SESSION_MAX_HOURS * 3600
+
+# --- Two-factor login (django-otp) --------------------------------------------------------
+# When on, bureau administrators and superusers (IT staff) give a code from an
+# authenticator app after their password, or one of their one-time recovery codes.
+TWO_FACTOR_REQUIRED = env_bool("TWO_FACTOR_REQUIRED", False)
+OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "学生资助管理系统")
+# Accounts that seed_demo makes keep the printed password unless this is on.
+DEMO_MUST_CHANGE_PASSWORD = env_bool("DEMO_MUST_CHANGE_PASSWORD", False)
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
@@ -122,6 +184,23 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp): scripts, styles, images and fonts from this site
+# only, never inline; the QR code of the two-factor enrolment is inline SVG markup.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 # The county whose staff use this installation: names the distribution table's title.
 COUNTY_NAME = os.environ.get("COUNTY_NAME", "")

@@ -31,6 +31,9 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # noqa: F405
 # Trust that header only while gunicorn can be reached through the proxy alone.
 if env_bool("SECURE_PROXY_SSL_HEADER", True):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# nginx also names the client's address in X-Forwarded-For, which the login lockout and the
+# login log read (accounts.addresses); BEHIND_PROXY=0 when gunicorn is reached directly.
+BEHIND_PROXY = env_bool("BEHIND_PROXY", True)
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
 # Monitoring asks /healthz over plain HTTP on the app server itself.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]

@@ -27,6 +27,7 @@ class Command(BaseCommand):
             user.full_name = full_name
         if created:
             user.set_unusable_password()
+            user.must_change_password = True  # IT sets the first password; the user replaces it
         user.full_clean()
         user.save()
         self.stdout.write(

@@ -10,20 +10,22 @@ import os
 import random
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
-from django.db.models import ProtectedError, RestrictedError
+from django.db.models import ProtectedError, Q, RestrictedError
 from django.test.utils import override_settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import LoginEvent
 from common import bulk_writes
 from common.audit import retention_bypass
 from demo import data
 from demo.casework import build_casework, delete_casework
 from students import idnumber
 from students.choices import Gender, RegionLevel, Stage, grades_of_stage
-from students.models import COUNTY_WIDE_ROLES, Household, Region, School, Student, User
+from students.models import COUNTY_WIDE_ROLES, Household, Region, School, Student, User, staff_of_region
 
 BATCH_SIZE = 2000
 DEFAULT_STUDENTS = 3621
@@ -190,6 +192,7 @@ def delete_demo_data():
 def delete_county(county_regions, township_ids, schools, school_ids):
     """The demo county goes with its audit trail (history rows name its people and the
     deleted demo users): the one removal besides the retention command, for the demo only."""
+    LoginEvent.objects.filter(staff_of_region(COUNTY_CODE) | Q(user__username__in=DEMO_USERNAMES)).delete()
     delete_casework(school_ids)
     User.objects.filter(username__in=DEMO_USERNAMES).delete()
     # Their history goes too, so a deletion record per row would only cost time
@@ -294,6 +297,8 @@ def build_users(regions, school_plans, password):
         user.region = regions[scope] if role in COUNTY_WIDE_ROLES else None
         user.school = None if role in COUNTY_WIDE_ROLES else schools_by_name[scope]
         user.set_password(password)
+        # The printed logins must keep working for visitors (README, Security).
+        user.must_change_password = settings.DEMO_MUST_CHANGE_PASSWORD
         user.save()
         users.append(user)
     return users

@@ -22,6 +22,9 @@ def test_bureau_admin_command_creates_a_county_administrator_without_the_admin_s
     user = User.objects.get(username="zhang")
     assert (user.role, user.region.code, user.is_staff, user.is_superuser) == ("bureau_admin", "371324", False, False)
     assert "changepassword zhang" in out.getvalue()
+    assert user.must_change_password  # IT chose the first password
+    user.must_change_password = False
+    user.save()
     client.force_login(user)
     assert client.get(reverse("aid:program_list")).status_code == 200
     assert client.get(reverse("admin:aid_aidprogram_changelist")).status_code == 302  # to the admin login
