@@ -51,7 +51,7 @@ from students.choices import (
     Status,
 )
 from students.models import Region, School, Student
-from students.services import student_leave_roster
+from students.services import student_leave_roster, student_save
 
 User = get_user_model()
 REGISTERED = [
@@ -299,6 +299,10 @@ def build_batches(programs, region, previous, current, preparer, approver, today
     return [grant, boarding]
 
 
+# Students plant_findings takes off the roster (a paid student who has since moved away).
+PLANTED_DEPARTURES = 1
+
+
 def plant_findings(grant, boarding, actor, today):
     paid = grant.lines.select_related("student").first()
     if paid is not None:
@@ -310,11 +314,15 @@ def plant_findings(grant, boarding, actor, today):
         .exclude(pk__in=included)
         .first()
     )
+    # Through the registry's write path, so that the history (and with it every ledger of
+    # the month) agrees with the registry. build_dropout_cases opens the dropout's case.
     if new_boarder is not None:
-        Student.objects.filter(pk=new_boarder.pk).update(is_boarder=True)
-    dropped = boarding.lines.order_by("-pk").first()
+        new_boarder.is_boarder = True
+        student_save(actor=actor, student=new_boarder, notify=False)
+    dropped = boarding.lines.select_related("student").order_by("-pk").first()
     if dropped is not None:
-        Student.objects.filter(pk=dropped.student_id).update(status=Status.DROPPED_OUT)
+        dropped.student.status = Status.DROPPED_OUT
+        student_save(actor=actor, student=dropped.student, notify=False)
 
 
 def build_casework(rng, *, county, students, schools, users, password, today=None):
