@@ -54,7 +54,7 @@ from students.choices import (
     Status,
 )
 from students.models import Region, School, Student
-from students.services import student_leave_roster
+from students.services import student_leave_roster, student_save
 
 User = get_user_model()
 REGISTERED = [
@@ -302,6 +302,10 @@ def build_batches(programs, region, previous, current, preparer, approver, today
     return [grant, boarding]
 
 
+# Students plant_findings takes off the roster (a paid student who has since moved away).
+PLANTED_DEPARTURES = 1
+
+
 def plant_findings(grant, boarding, actor, today):
     paid = grant.lines.select_related("student").first()
     if paid is not None:
@@ -313,13 +317,15 @@ def plant_findings(grant, boarding, actor, today):
         .exclude(pk__in=included)
         .first()
     )
+    # Through the registry's write path, so that the history (and with it every ledger of
+    # the month) agrees with the registry. build_dropout_cases opens the dropout's case.
     if new_boarder is not None:
         new_boarder.is_boarder = True
-        bulk_writes.update_with_history([new_boarder], ["is_boarder"], user=actor, reason=CHANGE_REASON)
+        student_save(actor=actor, student=new_boarder, notify=False)
     dropped = boarding.lines.select_related("student").order_by("-pk").first()
     if dropped is not None:
         dropped.student.status = Status.DROPPED_OUT
-        bulk_writes.update_with_history([dropped.student], ["status"], user=actor, reason=CHANGE_REASON)
+        student_save(actor=actor, student=dropped.student, notify=False)
 
 
 def build_casework(rng, *, county, students, schools, users, password, today=None):

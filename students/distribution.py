@@ -86,9 +86,13 @@ class DistributionTable:
 
 
 def distribution_table(user, region=None):
-    """Build the table for the user's scope, narrowed to `region` when given."""
-    schools = School.objects.visible_to(user).select_related("region")
+    """Build the table for the user's scope, narrowed to `region` when given. Its rows are
+    the schools in scope and the schools of the students in scope: a teacher's paired pupil
+    who moved to another school is counted in that school's row."""
     students = Student.objects.visible_to(user).on_roster()
+    schools = School.objects.filter(
+        Q(pk__in=School.objects.visible_to(user).values("pk")) | Q(pk__in=students.values("school_id"))
+    ).select_related("region")
     if region is not None:
         schools = schools.filter(region__code__startswith=region.code)
         students = students.filter(school__region__code__startswith=region.code)

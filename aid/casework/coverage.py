@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from openpyxl import Workbook
 
 from aid.casework.models import HomeVisit
+from common.figures import percent
 from common.excel import (
     BOLD,
     COUNT_FORMAT,
@@ -46,8 +47,8 @@ class Figure:
 
     @property
     def share(self):
-        """Percent visited, or None when there is nobody to visit."""
-        return 100 * self.visited / self.total if self.total else None
+        """Percent visited (one decimal, half up), or None when there is nobody to visit."""
+        return percent(self.visited, self.total)
 
     def add(self, other):
         self.total += other.total
@@ -109,8 +110,7 @@ SHARE_FORMAT = "0.0"
 def figure_cells(figure):
     """Students, visited, not visited, and the share visited in percent (one decimal; empty
     when there is nobody to visit)."""
-    share = round(figure.share, 1) if figure.share is not None else None
-    return [figure.total, figure.visited, figure.unvisited, share]
+    return [figure.total, figure.visited, figure.unvisited, figure.share]
 
 
 def coverage_rows(coverage, *, subtotals):

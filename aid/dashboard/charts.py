@@ -93,7 +93,9 @@ def coverage_chart(board, user):
         "series": [
             {
                 "label": _("Visited"),
-                "data": [round(t.subtotal.share or 0, 1) for t in townships],
+                # A township is listed only for its students, so its share is never None.
+                "data": [float(t.subtotal.share) for t in townships],  # for drawing only
+                "display": [t.subtotal.share for t in townships],
                 "links": [
                     link(user, "aid:unvisited", term=board.term.pk, region=t.code) for t in townships
                 ],

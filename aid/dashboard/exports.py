@@ -21,7 +21,7 @@ def county_summary_workbook(board, *, scope, today):
 
     sheet(
         workbook, pgettext("summary sheet", "Pairing"), title, today, [_("Students on the roster"), _("Paired"), _("Not paired"), _("Share paired (%)")],
-        [[board.total, board.paired, board.unpaired, round(board.paired_share or 0, 1)]], None, COUNT_FORMAT,
+        [[board.total, board.paired, board.unpaired, board.paired_share]], None, COUNT_FORMAT,
     )
 
     coverage = board.coverage

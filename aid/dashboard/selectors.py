@@ -23,6 +23,7 @@ from aid.reference.models import AidProgram, Term
 from aid.subsidies.models import DisbursementLine
 from aid.subsidies.precision import precision_report
 from aid.supervision.models import Rectification
+from common.figures import percent
 from students.choices import IN_SCHOOL_STATUSES, Stage, Status
 from students.models import Student
 
@@ -69,11 +70,11 @@ class Dashboard:
 
     @property
     def paired_share(self):
-        return 100 * self.paired / self.total if self.total else None
+        return percent(self.paired, self.total)
 
     @property
     def visited_share(self):
-        return 100 * self.visited / self.total if self.total else None
+        return percent(self.visited, self.total)
 
     @property
     def planned_total(self):
@@ -148,7 +149,7 @@ def paired_and_visited(students, term):
 
 def money_this_term(user, term):
     """Planned and paid amounts per program this term (Decimal sums in the database), with
-    the open precision findings of each program."""
+    the open precision findings of each program, as its precision page counts them."""
     rows = (
         DisbursementLine.objects.visible_to(user)
         .counting()
@@ -169,10 +170,26 @@ def money_this_term(user, term):
         )
         for row in rows
     ]
-    programs = AidProgram.objects.prefetch_related("standards", "schools").in_bulk([m.program_id for m in money])
-    for item in money:
-        item.open_findings = precision_report(user, programs[item.program_id], term).open_count()
-    return money
+    # Findings are counted for every program the precision page could list them for: those
+    # with lines in scope, and those with a batch this term (whose lines in scope may all
+    # have been removed, or whose eligible students were left out).
+    programs = (
+        AidProgram.objects.prefetch_related("standards", "schools")
+        .filter(Q(pk__in=[m.program_id for m in money]) | Q(batches__term=term))
+        .distinct()
+        .order_by("name")
+    )
+    by_program = {m.program_id: m for m in money}
+    listed = []
+    for program in programs:
+        item = by_program.get(program.pk) or ProgramMoney(
+            program_id=program.pk, name=program.name, planned=Decimal("0"), paid=Decimal("0"),
+            planned_count=0, paid_count=0,
+        )
+        item.open_findings = precision_report(user, program, term).open_count()
+        if item.program_id in by_program or item.open_findings:
+            listed.append(item)
+    return listed
 
 
 def idle_school_pairings(user, term):

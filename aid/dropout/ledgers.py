@@ -1,7 +1,10 @@
 """The three dropout-control ledgers (控辍保学台账), as they stood at the end of a period.
 
 Schools report monthly and the county quarterly. A ledger for a past period is built from
-the records as they were then: students from their history, cases from their dates.
+the records as they were then: students from their history, cases from their dates. Its
+scope is the user's schools, applied to the school each record had then: a pupil who moved
+from school A to school B this week stays in A's November ledger and is not in B's, and a
+case stays with the school the student dropped out of.
 """
 import calendar
 import datetime
@@ -9,7 +12,8 @@ import re
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, Max, OuterRef, Subquery
+from django.db.models import BigIntegerField, Exists, F, Max, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -61,11 +65,24 @@ class Period:
         end = timezone.make_aware(datetime.datetime.combine(self.ends_on, datetime.time.max))
         return min(end, timezone.now())
 
+    @property
+    def as_of_day(self):
+        """The day the ledger describes: the last of the period, or today if it is not over."""
+        return min(self.ends_on, timezone.localdate())
+
+
+def ledger_schools(user):
+    """The schools whose records a ledger lists: the user's schools, matched against the
+    school each record had at the time (not the student's school today)."""
+    return School.objects.visible_to(user).values("pk")
+
 
 def students_as_of(user, period):
-    """The user's students as their records stood at the end of the period, on the roster."""
-    visible = Student.objects.visible_to(user).values("pk")
-    records = Student.history.as_of(period.as_of).filter(id__in=visible, left_roster_on__isnull=True)
+    """The students of the user's schools as their records stood at the end of the period,
+    on the roster then."""
+    records = Student.history.as_of(period.as_of).filter(
+        school_id__in=ledger_schools(user), left_roster_on__isnull=True
+    )
     records = list(records.order_by("school_id", "grade", "name"))
     households = Household.objects.select_related("township").in_bulk({r.household_id for r in records if r.household_id})
     schools = {s.pk: s for s in _schools(records)}
@@ -147,7 +164,7 @@ def unvisited_high_risk(student_ids, period):
     high = visits.filter(dropout_risk=HomeVisit.Risk.HIGH).filter(
         ~Exists(visits.filter(student_id=OuterRef("student_id"), visited_on__gt=OuterRef("visited_on")))
     )
-    threshold = period.ends_on - datetime.timedelta(days=UNVISITED_DAYS)
+    threshold = period.as_of_day - datetime.timedelta(days=UNVISITED_DAYS)
     return {
         student_id
         for student_id in high.values_list("student_id", flat=True)
@@ -159,17 +176,22 @@ def dropout_ledger(user, period):
     """辍学台账: every case open at some point in the period, with its persuasion record and,
     if it closed by the end of the period, how (动态销号). Each case's `record` is its student
     as on the day the case opened: the school and grade the student dropped out of, even if
-    they have moved since."""
-    record_when_opened = (
+    they have moved since; the case belongs to that school's ledger."""
+    when_opened = (
         Student.history.filter(id=OuterRef("student_id"), history_date__date__lte=OuterRef("opened_on"))
         .order_by("-history_date", "-history_id")
-        .values("history_id")[:1]
     )
     cases = list(
-        DropoutCase.objects.visible_to(user)
-        .filter(opened_on__lte=period.ends_on)
+        DropoutCase.objects.filter(opened_on__lte=period.ends_on)
         .exclude(closed_on__lt=period.starts_on)
-        .annotate(record_id=Subquery(record_when_opened))
+        .annotate(
+            record_id=Subquery(when_opened.values("history_id")[:1]),
+            # No history that old: the school it has now.
+            school_when_opened=Coalesce(
+                Subquery(when_opened.values("school_id")[:1]), F("student__school_id"), output_field=BigIntegerField()
+            ),
+        )
+        .filter(school_when_opened__in=ledger_schools(user))
         .select_related("student__school__region", "student__household", "closed_by")
         .prefetch_related("attempts", "responsibles")
         .order_by("opened_on", "pk")

@@ -7,7 +7,7 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -63,7 +63,7 @@ def precision_report(user, program, term):
     )
     lines = list(lines)
     raw = {
-        Kind.MISSED: missed(program, term, students, lines),
+        Kind.MISSED: missed(program, term, students),
         Kind.DUPLICATE: duplicates(program, term, lines),
         Kind.INELIGIBLE: ineligible(program, lines),
         Kind.AMOUNT: wrong_amounts(program, lines),
@@ -82,15 +82,26 @@ def precision_report(user, program, term):
     return PrecisionReport(program=program, term=term, findings=findings, resolved=resolved)
 
 
-def missed(program, term, students, lines):
-    """漏发: eligible now, but no line of this program for this term. Only once a batch of
-    the program exists for the term: before that nobody is due yet, and in-kind items
-    handed over case by case on visits are not a list anyone is missing from."""
-    if not DisbursementBatch.objects.filter(program=program, term=term).exists():
+def missed(program, term, students):
+    """漏发: eligible now, covered by a batch of this program for the term, and with no line
+    of it anywhere: a line at another school (paid there before the student moved here)
+    counts, whether or not the user can see it. A batch covers the students of its region's
+    schools; where no batch covers a student nobody is due yet, and in-kind items handed over
+    case by case on visits are not a list anyone is missing from."""
+    regions = set(
+        DisbursementBatch.objects.filter(program=program, term=term).values_list("region__code", flat=True)
+    )
+    if not regions:
         return []
-    included = {line.student_id for line in lines}
-    eligible = program.eligible_students(students).select_related("school", "household")
-    return [Finding(Kind.MISSED, student) for student in eligible if student.pk not in included]
+    covered = Q()
+    for code in regions:
+        covered |= Q(school__region__code__startswith=code)
+    included = DisbursementLine.objects.counting().filter(program=program, term=term, student=OuterRef("pk"))
+    eligible = (
+        program.eligible_students(students).filter(covered).exclude(Exists(included))
+        .select_related("school", "household")
+    )
+    return [Finding(Kind.MISSED, student) for student in eligible]
 
 
 def duplicates(program, term, lines):

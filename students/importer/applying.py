@@ -171,7 +171,7 @@ def write_households(rows, actor, reason, now):
                 changed[existing.pk] = existing
             row.household = existing
             continue
-        key = household_key(fields)
+        key = household_key(fields) or ("row", row.number)
         if key not in new_households:
             new_households[key] = Household(**fields)
         row.household = new_households[key]

@@ -156,14 +156,15 @@ def place_row(clean, registry):
 
 
 def check_shared_households(rows):
-    """Rows that will share one new household (siblings: same registration number, or same
-    township, village and head) must describe it the same way; otherwise one family's
-    category or phone would silently replace the other's."""
+    """Rows that will share one new household (siblings: see household_key) must describe it
+    the same way; otherwise one family's category would silently replace the other's."""
     first_of = {}
     for row in rows:
         if row.errors or (row.student is not None and row.student.household is not None):
             continue
         key = household_key(row.household_fields)
+        if key is None:
+            continue
         first = first_of.setdefault(key, row)
         if first is row:
             continue
@@ -293,7 +294,16 @@ def compare_snapshot(plan, actor, snapshot):
 
 
 def household_key(fields):
+    """What makes new rows one household: the same registration number, or else the same
+    head of household in the same village with the same phone. Heads who share a name in a
+    village are common, so without a number or a phone to tie them the row is a household of
+    its own (None)."""
     if fields.get("registration_number"):
         return ("number", fields["registration_number"])
+    if not fields.get("guardian_phone"):
+        return None
     township = fields.get("township")
-    return ("name", township.pk if township else None, fields.get("village", ""), fields.get("head_name", ""))
+    return (
+        "name", township.pk if township else None, fields.get("village", ""), fields.get("head_name", ""),
+        fields["guardian_phone"],
+    )

@@ -4,6 +4,7 @@ import io
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.db.models import Count, Max, Min
 
 from aid.casework.models import ExchangeActivity, HomeVisit, Pairing
@@ -47,9 +48,43 @@ def login_lines(output):
     return [line for line in output.splitlines() if line.split(" ")[0] in DEMO_USERS]
 
 
-def test_builds_the_requested_number_of_students():
+def test_builds_the_requested_number_of_students_on_the_roster():
+    """The seed story's count is of the roster; students who left it come on top."""
+    output = seed()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FILTER (WHERE left_roster_on IS NULL), count(*) FILTER (WHERE left_roster_on IS NOT NULL)"
+            " FROM students_student"
+        )
+        on_roster, left = cursor.fetchone()
+    assert on_roster == STUDENTS
+    assert left > 0
+    assert f"{STUDENTS} students on the roster (and {left} who left it)" in output or (
+        f"名单内学生 {STUDENTS} 名（另有 {left} 名已移出名单）" in output
+    )
+
+
+def test_every_status_in_the_registry_is_in_its_history():
+    """The ledgers read the history: every student's latest history record says what the
+    registry says (the casework's planted changes included)."""
     seed()
-    assert Student.objects.count() == STUDENTS
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT s.id FROM students_student s
+            JOIN LATERAL (
+                SELECT h.status, h.is_boarder, h.school_id, h.left_roster_on FROM students_historicalstudent h
+                WHERE h.id = s.id ORDER BY h.history_date DESC, h.history_id DESC LIMIT 1
+            ) latest ON true
+            WHERE (latest.status, latest.is_boarder, latest.school_id) IS DISTINCT FROM (s.status, s.is_boarder, s.school_id)
+               OR latest.left_roster_on IS DISTINCT FROM s.left_roster_on
+            """
+        )
+        contradicting = cursor.fetchall()
+        cursor.execute("SELECT count(*) FROM students_student WHERE status = 'dropped_out' AND left_roster_on IS NULL")
+        (dropped_out,) = cursor.fetchone()
+    assert contradicting == []
+    assert dropped_out > 0
 
 
 def test_every_id_number_is_valid_and_matches_birth_date_and_gender():
@@ -100,7 +135,7 @@ def test_a_second_run_is_refused_unless_reset():
     with pytest.raises(CommandError, match="--reset"):
         seed()
     seed(reset=True)
-    assert Student.objects.count() == STUDENTS
+    assert Student.objects.on_roster().count() == STUDENTS
     assert User.objects.filter(username__in=DEMO_USERS).count() == len(DEMO_USERS)
 
 
@@ -123,7 +158,7 @@ def test_the_same_seed_builds_the_same_students():
 def test_every_student_has_a_creation_record_in_the_history():
     seed()
     history = Student.history.filter(history_type="+")
-    assert history.count() == STUDENTS
+    assert history.count() == Student.objects.count()
     assert set(history.values_list("history_change_reason", flat=True)) == {"演示数据"}
 
 

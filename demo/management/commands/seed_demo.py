@@ -22,7 +22,7 @@ from accounts.models import LoginEvent
 from common import bulk_writes
 from common.audit import retention_bypass
 from demo import data
-from demo.casework import build_casework, delete_casework
+from demo.casework import PLANTED_DEPARTURES, build_casework, delete_casework
 from students import idnumber
 from students.choices import Gender, RegionLevel, Stage, grades_of_stage
 from students.models import COUNTY_WIDE_ROLES, Household, Region, School, Student, User, staff_of_region
@@ -50,7 +50,7 @@ class Command(BaseCommand):
             "--students",
             type=int,
             default=DEFAULT_STUDENTS,
-            help="Number of students to create (default: %(default)s, as in the seed story).",
+            help="Number of students on the roster (default: %(default)s, as in the seed story); those who left it are made on top.",
         )
         parser.add_argument(
             "--seed",
@@ -107,8 +107,8 @@ class Command(BaseCommand):
         self.stdout.write(
             _(
                 "Created %(regions)d regions, %(schools)d schools, %(households)d households, "
-                "%(students)d students (%(left)d of them left the roster) and %(users)d demo "
-                "users."
+                "%(students)d students on the roster (and %(left)d who left it) and %(users)d "
+                "demo users."
             )
             % counts
         )
@@ -149,13 +149,14 @@ def build_county(rng, student_count, password, with_casework=True):
     # The records date from a year back, so last term's payments find their students
     # on the roster as it stood then.
     registered_at = timezone.now() - datetime.timedelta(days=365)
+    # `student_count` students stay on the roster (the seed story's 3,621): the casework
+    # takes PLANTED_DEPARTURES of them off, so they are made on top.
+    on_roster = student_count + (PLANTED_DEPARTURES if with_casework else 0)
     # Chunk by chunk, so that memory stays flat however many students are asked for.
-    for households, students in roster.chunks(student_count, BATCH_SIZE):
+    for households, students in roster.chunks(on_roster, BATCH_SIZE):
         bulk_writes.create_with_history(households, user=None, reason=data.CHANGE_REASON, date=registered_at)
         bulk_writes.create_with_history(students, user=None, reason=data.CHANGE_REASON, date=registered_at)
         counts["households"] += len(households)
-        counts["students"] += len(students)
-        counts["left"] += sum(1 for student in students if student.left_roster_on)
     if with_casework:
         users += build_casework(
             rng,
@@ -168,6 +169,9 @@ def build_county(rng, student_count, password, with_casework=True):
             password=password,
         )
         counts["users"] = len(users)
+    county_students = Student.objects.filter(school__region__code__startswith=COUNTY_CODE)
+    counts["students"] = county_students.on_roster().count()
+    counts["left"] = county_students.filter(left_roster_on__isnull=False).count()
     return users, counts
 
 
@@ -353,16 +357,17 @@ class RosterBuilder:
     def _pool_key(township_code, stage):
         return (None if stage in data.COUNTY_WIDE_STAGES else township_code, stage)
 
-    def chunks(self, student_count, chunk_size):
-        """Yield (households, students) lists of about chunk_size students each."""
+    def chunks(self, on_roster_count, chunk_size):
+        """Yield (households, students) lists of about chunk_size students each, until
+        `on_roster_count` students are on the roster; those who left it come on top."""
         households, students = [], []
-        remaining = student_count
+        remaining = on_roster_count
         while remaining:
             household = self.household()
-            children = min(self.children(), remaining)
+            children = [self.student(household) for _index in range(min(self.children(), remaining))]
             households.append(household)
-            students.extend(self.student(household) for _index in range(children))
-            remaining -= children
+            students.extend(children)
+            remaining -= sum(1 for child in children if child.left_roster_on is None)
             if len(students) >= chunk_size or not remaining:
                 yield households, students
                 households, students = [], []
