@@ -17,6 +17,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("aid/", include("aid.urls")),
     path("downloads/", include("jobs.urls")),
+    path("notifications/", include("notices.urls")),
     path("", DashboardView.as_view(), name="home"),
     path("", include("students.urls")),
 ]

@@ -2,6 +2,8 @@
 backend, so the queue is a PostgreSQL table and workers on several machines share it)."""
 from django_tasks import task
 
+from notices.services import daily_reminders
+
 from . import services
 
 
@@ -13,3 +15,8 @@ def run_job(job_id):
 @task()
 def purge_expired_downloads():
     return services.purge_expired()
+
+
+@task()
+def send_daily_reminders():
+    return daily_reminders()

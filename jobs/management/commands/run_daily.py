@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from jobs.tasks import purge_expired_downloads
+from jobs.tasks import purge_expired_downloads, send_daily_reminders
 
 
 class Command(BaseCommand):
@@ -8,4 +8,5 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         purge_expired_downloads.enqueue()
-        self.stdout.write("Queued: purge of expired downloads.")
+        send_daily_reminders.enqueue()
+        self.stdout.write("Queued: purge of expired downloads, daily reminders.")
