@@ -65,6 +65,7 @@ def worklists_for(user, *, open_findings=None, today=None):
         if term is not None:
             lists.append(old_findings(user, term, today, open_findings or {}))
         lists.append(unconfirmed_batches(user, gettext_lazy("Schools that have not confirmed a batch")))
+        lists.append(overdue_rectifications(user, today))
     elif user.role == Role.SCHOOL_ADMIN:
         lists.append(unconfirmed_batches(user, gettext_lazy("Batch lines to confirm")))
         lists.append(rectifications_due(user, today))
@@ -189,6 +190,14 @@ def rectifications_due(user, today):
     return listed(
         "rectifications", _("Rectification items due within 7 days or overdue"), items, rectification_item(today),
         all_url=reverse("aid:rectification_list"),
+    )
+
+
+def overdue_rectifications(user, today):
+    items = Rectification.objects.visible_to(user).overdue(today).select_related("school").order_by("deadline", "pk")
+    return listed(
+        "overdue", _("Overdue rectification items"), items, rectification_item(today),
+        all_url=f"{reverse('aid:rectification_list')}?overdue=true",
     )
 
 
