@@ -2,7 +2,7 @@
 backend, so the queue is a PostgreSQL table and workers on several machines share it)."""
 from django_tasks import task
 
-from notices.services import daily_reminders
+from notices.services import daily_reminders, email_digest
 
 from . import services
 
@@ -19,4 +19,6 @@ def purge_expired_downloads():
 
 @task()
 def send_daily_reminders():
-    return daily_reminders()
+    """The day's reminders, then the e-mail digest of what is still unread."""
+    made = daily_reminders()
+    return {"notifications": made, "emails": email_digest()}

@@ -42,6 +42,7 @@ class Notification(models.Model):
     day = models.DateField(_("day"), default=timezone.localdate)
     created = models.DateTimeField(_("created"), default=timezone.now)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+    emailed_at = models.DateTimeField(_("sent by e-mail at"), null=True, blank=True)
 
     objects = NotificationQuerySet.as_manager()
 

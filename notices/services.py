@@ -7,11 +7,15 @@ made again while the previous one about the same thing is still unread.
 """
 import datetime
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.mail import EmailMessage, get_connection
 from django.db.models import OuterRef, Subquery
 from django.urls import reverse
 from django.utils import timezone
+from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from aid.casework.models import HomeVisit, Pairing
 from aid.dropout.models import CaseResponsible, DropoutCase
@@ -158,3 +162,43 @@ def daily_reminders(today=None):
     )
     send(n for n in notifications if (n.recipient_id, n.kind, n.subject) not in still_unread)
     return Notification.objects.filter(day=today).count()
+
+
+def email_digest(today=None):
+    """One e-mail to each active user with an e-mail address who has unread notifications
+    of today or yesterday (the nightly run comes after midnight) not yet e-mailed: their
+    texts, with links when SITE_URL is set. Each notification is e-mailed once, so a second
+    run sends nothing. Returns the number sent."""
+    today = today or timezone.localdate()
+    pending = list(
+        Notification.objects.unread()
+        .filter(day__gte=today - datetime.timedelta(days=1), emailed_at__isnull=True, recipient__is_active=True)
+        .exclude(recipient__email="")
+        .select_related("recipient")
+        .order_by("recipient_id", "created", "pk")
+    )
+    by_recipient = {}
+    for notification in pending:
+        by_recipient.setdefault(notification.recipient, []).append(notification)
+    with translation.override(settings.LANGUAGE_CODE):
+        messages = [digest_message(user, notifications) for user, notifications in by_recipient.items()]
+    if messages:
+        with get_connection() as connection:
+            connection.send_messages(messages)
+        Notification.objects.filter(pk__in=[n.pk for n in pending]).update(emailed_at=timezone.now())
+    return len(messages)
+
+
+def digest_message(user, notifications):
+    subject = ngettext(
+        "Student Aid Casework: %(count)s new notification",
+        "Student Aid Casework: %(count)s new notifications",
+        len(notifications),
+    ) % {"count": len(notifications)}
+    lines = [_("Hello %(name)s,") % {"name": user}, ""]
+    for notification in notifications:
+        lines.append(f"· {notification.text}")
+        if settings.SITE_URL:
+            lines.append(f"  {settings.SITE_URL}{notification.get_absolute_url()}")
+    lines += ["", _("Open the app to see them all.")]
+    return EmailMessage(subject=subject, body="\n".join(lines), to=[user.email])

@@ -130,6 +130,20 @@ X_FRAME_OPTIONS = "DENY"
 # The county whose staff use this installation: names the distribution table's title.
 COUNTY_NAME = os.environ.get("COUNTY_NAME", "")
 
+# E-mail: the daily digest of notifications, for staff with an e-mail address. Printed to
+# the worker's log (the console) unless EMAIL_HOST names a mail server.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = os.environ.get("EMAIL_USE_TLS", "") == "1"
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "webmaster@localhost")
+# The address people open the app at (e.g. https://aid.example), for the links in e-mails.
+SITE_URL = os.environ.get("SITE_URL", "").rstrip("/")
+
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 
 # openpyxl parses workbooks through defusedxml whenever it is installed, and defusedxml can

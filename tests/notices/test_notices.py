@@ -227,3 +227,35 @@ class TestPages:
         assert 'data-unread>1</span>' in response.content.decode()
         counting = [q["sql"] for q in queries.captured_queries if "notices_notification" in q["sql"]]
         assert len(counting) == 1 and '"students_user"' in counting[0]
+
+
+class TestEmailDigest:
+    def test_one_email_per_person_with_an_address_and_never_twice(self, reminders_world, mailoutbox, settings):
+        settings.SITE_URL = "https://aid.example"
+        teacher, admin = reminders_world["teacher"], reminders_world["admin"]
+        teacher.email = "teacher@example.org"
+        teacher.save()
+        notices.daily_reminders()
+        assert notices.email_digest() == 1  # the school administrator has no address
+        [mail] = mailoutbox
+        assert mail.to == ["teacher@example.org"]
+        mine = received(teacher)
+        assert len(mine) == 2 and all(n.text in mail.body for n in mine)
+        assert f"https://aid.example{reverse('notices:open', args=[mine[0].pk])}" in mail.body
+        assert received(admin) and all(n.emailed_at is None for n in received(admin))
+        assert notices.email_digest() == 0 and len(mailoutbox) == 1
+
+    def test_read_notifications_are_not_mailed(self, reminders_world, mailoutbox):
+        teacher = reminders_world["teacher"]
+        teacher.email = "teacher@example.org"
+        teacher.save()
+        notices.daily_reminders()
+        Notification.objects.filter(recipient=teacher).update(read_at=timezone.now())
+        assert notices.email_digest() == 0 and mailoutbox == []
+
+    def test_the_daily_task_sends_the_digest(self, reminders_world, mailoutbox):
+        teacher = reminders_world["teacher"]
+        teacher.email = "teacher@example.org"
+        teacher.save()
+        assert send_daily_reminders.call() == {"notifications": 4, "emails": 1}
+        assert len(mailoutbox) == 1
