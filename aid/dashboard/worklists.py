@@ -77,7 +77,7 @@ def worklists_for(user, *, open_findings=None, today=None):
     elif user.role == Role.GRID_LEADER:
         if term is not None:
             lists.append(inspections_to_make(user, term))
-        lists.append(rectifications_to_check(user))
+        lists.append(rectifications_to_check(user, today))
     return [worklist for worklist in lists if worklist.count]
 
 
@@ -96,12 +96,13 @@ def approvals(user):
     batches = DisbursementBatch.objects.visible_to(user).awaiting_approval_by(user).select_related(
         "program", "term", "region"
     )
+
+    def item(batch):  # every submitted batch has its transition, hence `submitted_at`
+        submitted = _("submitted %(date)s") % {"date": on(timezone.localdate(batch.submitted_at))}
+        return WorkItem(text=str(batch), url=batch.get_absolute_url(), note=submitted)
+
     return listed(
-        "approvals", _("Batches waiting for your approval"), batches,
-        lambda batch: WorkItem(
-            text=str(batch), url=batch.get_absolute_url(),
-            note=_("submitted %(date)s") % {"date": on(batch.submitted_at and timezone.localdate(batch.submitted_at))},
-        ),
+        "approvals", _("Batches waiting for your approval"), batches, item,
         all_url=f"{reverse('aid:batch_list')}?{urlencode({'state': DisbursementBatch.State.SUBMITTED})}",
     )
 
@@ -287,11 +288,10 @@ def inspections_to_make(user, term):
                   all_url=reverse("aid:inspection_list"))
 
 
-def rectifications_to_check(user):
+def rectifications_to_check(user, today):
     items = Rectification.objects.visible_to(user).awaiting_check().select_related("school")
     if user.role == Role.GRID_LEADER:  # the grid that opened an item follows it up
         items = items.filter(inspection__grid__in=GridGroup.objects.visible_to(user))
-    today = timezone.localdate()
     return listed(
         "checks", _("Rectification reports awaiting your check"), items, rectification_item(today),
         all_url=f"{reverse('aid:rectification_list')}?{urlencode({'status': Rectification.Status.REPORTED})}",
