@@ -18,6 +18,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("aid/", include("aid.urls")),
     path("downloads/", include("jobs.urls")),
+    path("notifications/", include("notices.urls")),
     path("", DashboardView.as_view(), name="home"),
     path("", include("students.urls")),
 ]

@@ -346,7 +346,74 @@ def build_casework(rng, *, county, students, schools, users, password, today=Non
     townships = sorted({school.region for school in schools}, key=lambda region: region.code)
     grids = build_grids(rng, county, townships, schools, password, today)
     build_projects(rng, schools, today)
-    return [grids[0].leader, build_zichuan(password)]
+    zichuan = build_zichuan(password)
+    plant_work(users, grids[0], zichuan, programs, county, current, today)
+    return [grids[0].leader, zichuan]
+
+
+def plant_work(users, grid, zichuan, programs, county, term, today):
+    """Something on every demo login's work list (aid.dashboard.worklists): the bus subsidy
+    of one township submitted for approval; passed next-visit dates of the demo teacher
+    and of both demo schools; a rectification report for the first grid to check; and an
+    overdue rectification in Zichuan."""
+    bus = programs["定制校车交通补助"]
+    township = bus.schools.order_by("pk").values_list("region", flat=True).first()
+    if township is not None:
+        batch = d.batch_create(actor=users["bureau"], program=bus, term=term, region=Region.objects.get(pk=township))
+        for school_id in set(batch.lines.values_list("school_id", flat=True)):
+            SchoolConfirmation.objects.create(batch=batch, school_id=school_id, confirmed_by=users["bureau"])
+        batch.refresh_from_db()
+        d.batch_submit(actor=users["bureau"], batch=batch, expected_version=batch.version)
+    pairings = Pairing.objects.active().select_related("student", "teacher")
+    for pairing in (
+        pairings.filter(teacher=users["teacher"]).first(),
+        pairings.filter(student__school=users["school1"].school).exclude(teacher=users["teacher"]).first(),
+        pairings.filter(student__school=users["school2"].school).first(),
+    ):
+        if pairing is not None:
+            plant_passed_next_visit(pairing, term, today)
+    reported = Rectification.objects.filter(
+        inspection__grid=grid, status=Rectification.Status.OPEN
+    ).order_by("deadline", "pk").first()
+    if reported is not None:
+        Rectification.objects.filter(pk=reported.pk).update(
+            status=Rectification.Status.REPORTED, school_report="已更新资助档案，补齐家访记录。", reported_at=timezone.now()
+        )
+    build_zichuan_inspection(zichuan, today)
+
+
+def plant_passed_next_visit(pairing, term, today):
+    """The pairing's student gets a visit this term whose next-visit date has passed (none
+    can have passed on a term's first day)."""
+    latest = HomeVisit.objects.filter(student=pairing.student).order_by("-visited_on", "-pk").first()
+    if latest is not None and latest.visited_on < today:
+        HomeVisit.objects.filter(pk=latest.pk).update(next_visit_on=latest.visited_on)
+    elif latest is None and term.starts_on < today:
+        HomeVisit.objects.create(
+            student=pairing.student, author=pairing.teacher, visited_on=term.starts_on,
+            study_situation=FINDINGS[0], living_situation=LIVING[0], measures=MEASURES[0],
+            next_visit_on=max(term.starts_on, today - datetime.timedelta(days=7)),
+        )
+
+
+def build_zichuan_inspection(admin, today):
+    """Zichuan's bureau leads a grid of its own, whose inspection of a school left an item
+    now overdue."""
+    school = School.objects.filter(region__parent=admin.region).order_by("pk").first()
+    if school is None or Inspection.objects.filter(school=school).exists():
+        return
+    grid, _created = GridGroup.objects.get_or_create(name="淄川区第一网格组", region=admin.region, defaults={"leader": admin})
+    grid.townships.add(school.region)
+    inspected_on = today - datetime.timedelta(days=45)
+    inspection = Inspection.objects.create(
+        school=school, grid=grid, inspected_on=inspected_on, recorded_by=admin,
+        findings="改造后的校舍使用台账不全。",
+    )
+    inspection.inspectors.set([admin])
+    Rectification.objects.create(
+        inspection=inspection, school=school, description="补齐校舍改造项目档案和使用台账。",
+        deadline=inspected_on + datetime.timedelta(days=30),
+    )
 
 
 def delete_casework(school_ids):
@@ -354,6 +421,9 @@ def delete_casework(school_ids):
     DropoutCase.objects.filter(student__school_id__in=school_ids).delete()
     Inspection.objects.filter(school_id__in=school_ids).delete()
     GridGroup.objects.filter(townships__schools__in=school_ids).distinct().delete()
+    zichuan_grids = GridGroup.objects.filter(region__code=ZICHUAN[0])  # led by Zichuan's demo login
+    Inspection.objects.filter(grid__in=zichuan_grids).delete()
+    zichuan_grids.delete()
     User.objects.filter(role=Role.GRID_LEADER, grids_led__isnull=True).delete()
     SchoolProject.objects.filter(school_id__in=school_ids).delete()
     DisbursementLine.objects.filter(school_id__in=school_ids).delete()

@@ -4,6 +4,7 @@ from django.core.management import call_command
 from django_tasks import task
 
 from students import importer
+from notices.services import daily_reminders, email_digest
 
 from . import services
 
@@ -27,3 +28,10 @@ def purge_audit_trail():
 @task()
 def purge_roster_files():
     return importer.purge_roster_files()
+
+
+@task()
+def send_daily_reminders():
+    """The day's reminders, then the e-mail digest of what is still unread."""
+    made = daily_reminders()
+    return {"notifications": made, "emails": email_digest()}

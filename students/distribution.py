@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
 
-from .choices import IN_SCHOOL_STATUSES, Stage
+from .choices import IN_SCHOOL_STATUSES, Role, Stage
 from .models import Region, School, Student
 
 
@@ -78,8 +79,17 @@ class DistributionTable:
     scope_name: str
     blocks: list
     grand_total: Row
+    of_one_school: bool = False  # a school's own table: its name already says 学校
 
     stages = Stage.choices
+
+    @property
+    def title(self):
+        if self.of_one_school:
+            return _("%(school)s: its students from registered poor households") % {"school": self.scope_name}
+        return _("%(scope)s distribution of students from registered poor households by school") % {
+            "scope": self.scope_name
+        }
 
     def file_name(self, today):
         return f"学校建档立卡学生分布表_{self.scope_name}_{today:%Y%m%d}.xlsx"
@@ -125,6 +135,7 @@ def distribution_table(user, region=None):
         grand_total.add(block.subtotal)
     return DistributionTable(
         scope_name=region.name if region is not None else str(user.scope_label),
+        of_one_school=region is None and user.role in (Role.SCHOOL_ADMIN, Role.TEACHER),
         blocks=list(blocks_by_township.values()),
         grand_total=grand_total,
     )

@@ -67,7 +67,7 @@ def distribution_workbook(table, today):
 
 
 def _write_title(sheet, table, today, last_column):
-    sheet.cell(1, 1, _("%(scope)s distribution of students from registered poor households by school") % {"scope": table.scope_name})
+    sheet.cell(1, 1, table.title)
     sheet.cell(1, 1).font = Font(bold=True, size=16)
     sheet.cell(1, 1).alignment = CENTER
     sheet.merge_cells(start_row=1, end_row=1, start_column=1, end_column=last_column)

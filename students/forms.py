@@ -14,6 +14,15 @@ from .importer import COLUMNS
 from .models import Household, Region, School, Student
 
 
+
+def clean_phone_number(text):
+    """A phone number as digits only (spaces and dashes dropped): 7 to 12 digits, mobile or
+    fixed line with its area code; empty stays empty."""
+    phone = idnumber.normalize(text).replace("-", "")
+    if phone and not (phone.isdigit() and 7 <= len(phone) <= 12):
+        raise ValidationError(_("Enter a phone number of 7 to 12 digits."))
+    return phone
+
 class DateInput(forms.DateInput):
     """A browser date picker; it needs ISO dates whatever the language."""
 
@@ -109,10 +118,7 @@ class HouseholdForm(VersionedModelForm):
         self.fields["guardian_phone"].widget.attrs["inputmode"] = "tel"
 
     def clean_guardian_phone(self):
-        phone = idnumber.normalize(self.cleaned_data["guardian_phone"])
-        if phone and not (phone.isdigit() and 7 <= len(phone) <= 12):
-            raise ValidationError(_("Enter a phone number of 7 to 12 digits."))
-        return phone
+        return clean_phone_number(self.cleaned_data["guardian_phone"])
 
     def clean_registration_number(self):
         number = idnumber.normalize(self.cleaned_data["registration_number"])

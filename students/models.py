@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from common.audit import AuditedHistory, append_only
 from common.state_machine import StateMachine
@@ -272,7 +273,7 @@ class Household(models.Model):
     )
     guardian_name = models.CharField(_("guardian"), max_length=50, blank=True)
     guardian_phone = models.CharField(_("guardian's phone"), max_length=20, blank=True)
-    note = models.TextField(_("note"), blank=True)
+    note = models.TextField(_("note"), max_length=1000, blank=True)
 
     history = AuditedHistory()
     objects = HouseholdQuerySet.as_manager()
@@ -328,7 +329,7 @@ class StudentQuerySet(models.QuerySet):
 
 
 class Student(models.Model):
-    name = models.CharField(_("name"), max_length=50)
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=50)
     gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices, editable=False)
     id_number = models.CharField(_("ID number"), max_length=18, db_index=True)
     birth_date = models.DateField(_("birth date"), editable=False)
@@ -351,7 +352,7 @@ class Student(models.Model):
         blank=True,
         related_name="students",
     )
-    note = models.TextField(_("note"), blank=True)
+    note = models.TextField(_("note"), max_length=1000, blank=True)
     left_roster_on = models.DateField(_("left the roster on"), null=True, blank=True)
     left_roster_reason = models.CharField(
         _("reason for leaving the roster"), max_length=30, choices=LeaveReason.choices, blank=True

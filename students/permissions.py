@@ -64,6 +64,8 @@ TABLE = {
     LEDGERS: {VIEW: SUPERVISION_READERS, EXPORT: SUPERVISION_READERS},
     # Background work: each user's own downloads (visible_to keeps them to their owner)
     "jobs.job": {VIEW: EVERYONE},
+    # Each user's own notifications (visible_to keeps them to their recipient)
+    "notices.notification": {VIEW: EVERYONE},
     # Supervision
     "aid.gridgroup": {VIEW: SUPERVISION_READERS, ADD: BUREAU_ONLY, CHANGE: BUREAU_ONLY, EXPORT: SUPERVISION_READERS},
     "aid.inspection": {VIEW: SUPERVISION_READERS, ADD: frozenset({BUREAU, GRID}), EXPORT: SUPERVISION_READERS},

@@ -47,7 +47,8 @@ def test_placeholders_survive_translation(catalog):
 def test_the_catalog_has_every_message_of_the_sources(catalog, tmp_path):
     """makemessages on a copy of the sources finds no message the catalog lacks."""
     root = LOCALE.parents[2]
-    for name in ("manage.py", "config", "common", "students", "aid", "demo", "jobs", "accounts", "templates", "locale"):
+    for name in ("manage.py", "config", "common", "students", "aid", "demo", "jobs", "accounts", "notices", "templates",
+                 "locale"):
         source = root / name
         if source.is_dir():
             shutil.copytree(source, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))

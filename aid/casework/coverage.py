@@ -4,9 +4,10 @@ A student counts as visited when at least one home visit is dated within the ter
 many visits there were. The figures are computed in the database: one query groups the
 students in scope by school, and the township subtotals and the total are sums of those rows.
 """
+import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef, Subquery
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 
@@ -34,6 +35,26 @@ def visited_in(term):
 def unvisited_students(students, term):
     """The students among `students` with no visit dated within the term."""
     return students.filter(~visited_in(term))
+
+
+# When the bureau has configured no term, a student is due for a visit when nobody has
+# visited them for this long.
+VISIT_INTERVAL_WITHOUT_TERM = datetime.timedelta(days=120)
+
+
+def with_visit_status(students, term, today):
+    """Annotate `last_visited_on` and `due`: not visited in `term` (as the coverage pages
+    count it), or, without a term, no visit in the last VISIT_INTERVAL_WITHOUT_TERM.
+    Subqueries, so that the list stays one query."""
+    visits = HomeVisit.objects.filter(student=OuterRef("pk"))
+    if term is not None:
+        visited = visited_in(term)
+    else:
+        visited = Exists(visits.filter(visited_on__gt=today - VISIT_INTERVAL_WITHOUT_TERM))
+    return students.annotate(
+        last_visited_on=Subquery(visits.order_by("-visited_on").values("visited_on")[:1]),
+        due=~visited,
+    )
 
 
 @dataclass

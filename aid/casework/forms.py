@@ -218,7 +218,7 @@ class SchoolPairingForm(forms.Form):
         widget=forms.SelectMultiple(attrs={"size": 8}),
     )
     started_on = forms.DateField(label=_("Starts on"), widget=DateInput, initial=timezone.localdate)
-    goals = forms.CharField(label=_("Goals"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    goals = forms.CharField(label=_("Goals"), required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 3}))
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)

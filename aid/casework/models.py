@@ -114,6 +114,14 @@ class HomeVisitQuerySet(models.QuerySet):
     def in_term(self, term):
         return self.filter(visited_on__gte=term.starts_on, visited_on__lte=term.ends_on)
 
+    def next_visit_passed(self, today):
+        """The latest visit of each student on the roster whose next-visit date is before
+        `today`: nobody has been back since the date the teacher set."""
+        later = HomeVisit.objects.filter(student_id=OuterRef("student_id")).filter(
+            Q(visited_on__gt=OuterRef("visited_on")) | Q(visited_on=OuterRef("visited_on"), pk__gt=OuterRef("pk"))
+        )
+        return self.filter(next_visit_on__lt=today, student__left_roster_on__isnull=True).exclude(Exists(later))
+
     def with_undelivered_policy(self):
         undelivered = PolicyCheck.objects.filter(visit=OuterRef("pk"), delivered=False)
         return self.filter(Exists(undelivered))
@@ -160,11 +168,11 @@ class HomeVisit(models.Model):
     )
     visited_on = models.DateField(_("visit date"), default=timezone.localdate)
     mode = models.CharField(_("mode"), max_length=10, choices=Mode.choices, default=Mode.IN_PERSON)
-    study_situation = models.TextField(_("study situation"), blank=True)
-    living_situation = models.TextField(_("living situation"), blank=True)
-    remote_learning_feedback = models.TextField(_("remote classes and homework"), blank=True)
-    family_concerns = models.TextField(_("family's concerns"), blank=True)
-    measures = models.TextField(_("measures agreed"), blank=True)
+    study_situation = models.TextField(_("study situation"), max_length=2000, blank=True)
+    living_situation = models.TextField(_("living situation"), max_length=2000, blank=True)
+    remote_learning_feedback = models.TextField(_("remote classes and homework"), max_length=2000, blank=True)
+    family_concerns = models.TextField(_("family's concerns"), max_length=2000, blank=True)
+    measures = models.TextField(_("measures agreed"), max_length=2000, blank=True)
     dropout_risk = models.CharField(
         _("dropout risk"), max_length=5, choices=Risk.choices, default=Risk.NONE
     )
@@ -294,7 +302,7 @@ class ExchangeActivity(models.Model):
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
     held_on = models.DateField(_("date"))
     participants = models.CharField(_("participants"), max_length=300, blank=True)
-    summary = models.TextField(_("summary"))
+    summary = models.TextField(_("summary"), max_length=2000)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("recorded by")
     )

@@ -9,6 +9,7 @@ from aid.casework import services
 from aid.dashboard.charts import charts_for
 from aid.dashboard.exports import county_summary_workbook
 from aid.dashboard.selectors import casework_summary, dashboard_for
+from aid.dashboard.worklists import worklists_for
 from jobs import services as jobs
 from students.choices import IN_SCHOOL_STATUSES, Role
 from students.models import Student
@@ -36,6 +37,9 @@ class DashboardView(StaffViewMixin, TemplateView):
         context["today"] = timezone.localdate()
         if services.may_pair(user):
             context["casework"] = casework_summary(user)
+        context["worklists"] = worklists_for(
+            user, open_findings={m.program_id: m.open_findings for m in board.money}
+        )
         return context
 
 

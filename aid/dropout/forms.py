@@ -8,13 +8,14 @@ aid.dropout.ledgers, whose errors come back beside these forms' fields.
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from aid.dropout.exports import LedgerKind
 from aid.dropout.ledgers import Period
 from aid.dropout.models import CaseResponsible, DropoutCase, PersuasionAttempt
 from common.locking import EditConflict, VersionedForm
-from students.forms import DateInput
-from students.models import School
+from students.forms import DateInput, clean_phone_number
+from students.models import School, User
 
 Outcome = DropoutCase.Outcome
 
@@ -66,8 +67,30 @@ class CaseUpdateForm(ServiceErrorsMixin, VersionedForm):
 
 class ResponsibleForm(ServiceErrorsMixin, forms.Form):
     role = forms.ChoiceField(label=_("Role"), choices=CaseResponsible.Role.choices)
-    name = forms.CharField(label=_("Name"), max_length=50)
-    phone = forms.CharField(label=_("Phone"), max_length=20, required=False)
+    name = forms.CharField(label=_("Name"), max_length=50, required=False)
+    phone = forms.CharField(
+        label=_("Phone"), max_length=20, required=False, widget=forms.TextInput(attrs={"inputmode": "tel"})
+    )
+    account = forms.ModelChoiceField(
+        label=_("Staff account"), queryset=User.objects.none(), required=False,
+        help_text=_("A teacher or administrator of the student's school: they are told of the case."),
+    )
+
+    def __init__(self, *args, staff=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if staff is not None:
+            self.fields["account"].queryset = staff
+
+    def clean_phone(self):
+        return clean_phone_number(self.cleaned_data["phone"])
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("name") and cleaned.get("account"):
+            cleaned["name"] = str(cleaned["account"])
+        if not cleaned.get("name") and "name" not in self.errors:
+            self.add_error("name", _("Give the person's name, or choose their account."))
+        return cleaned
 
 
 class AttemptForm(ServiceErrorsMixin, forms.Form):
@@ -79,7 +102,7 @@ class AttemptForm(ServiceErrorsMixin, forms.Form):
     )
     method = forms.ChoiceField(label=_("How"), choices=PersuasionAttempt.Method.choices)
     outcome = forms.CharField(
-        label=_("Outcome"), max_length=300, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("Result"), max_length=300, widget=forms.Textarea(attrs={"rows": 2})
     )
 
     def __init__(self, *args, **kwargs):
@@ -89,10 +112,18 @@ class AttemptForm(ServiceErrorsMixin, forms.Form):
         self.fields["attempted_on"].widget.attrs["max"] = today.isoformat()
 
 
+class CaseReopenForm(ServiceErrorsMixin, forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for reopening"), max_length=300, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
 class CaseCloseForm(ServiceErrorsMixin, forms.Form):
     """How the case ends. The field names are those of aid.dropout.case_close's errors."""
 
-    outcome = forms.ChoiceField(label=_("Outcome"), choices=Outcome.choices, widget=forms.RadioSelect)
+    outcome = forms.ChoiceField(
+        label=pgettext_lazy("dropout case", "Outcome"), choices=Outcome.choices, widget=forms.RadioSelect
+    )
     closed_on = forms.DateField(label=_("Date"), widget=DateInput)
     receiving_school = forms.CharField(
         label=_("Receiving school"),

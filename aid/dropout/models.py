@@ -3,10 +3,12 @@
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, Max, OuterRef, Q
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from aid.casework.models import HomeVisit
 from common.audit import AuditedHistory
@@ -20,6 +22,19 @@ class DropoutCaseQuerySet(models.QuerySet):
 
     def open(self):
         return self.filter(closed_on__isnull=True)
+
+    def without_persuasion_since(self, day):
+        """Open cases, opened before `day`, with no persuasion attempt since `day`: nobody
+        has tried to bring the student back for a while. Annotated with `last_attempt_on`,
+        the ones waiting longest first."""
+        recent = PersuasionAttempt.objects.filter(case_id=OuterRef("pk"), attempted_on__gte=day)
+        return (
+            self.open()
+            .filter(opened_on__lt=day)
+            .exclude(Exists(recent))
+            .annotate(last_attempt_on=Max("attempts__attempted_on"))
+            .order_by(Coalesce("last_attempt_on", "opened_on"), "pk")
+        )
 
     def open_on(self, day):
         """Cases open at the end of `day`, as the records stood then."""
@@ -39,8 +54,13 @@ class DropoutCase(models.Model):
         OPEN = "open", _("Open case")
         CLOSED = "closed", _("Struck off")
 
+    # A case closed too early (the student left again) is reopened with a reason.
     MOVES = StateMachine(
-        State, {State.OPEN: {State.CLOSED}}, messages={(State.CLOSED, State.CLOSED): _("This case is already closed.")}
+        State, {State.OPEN: {State.CLOSED}, State.CLOSED: {State.OPEN}},
+        messages={
+            (State.CLOSED, State.CLOSED): _("This case is already closed."),
+            (State.OPEN, State.OPEN): _("This case is open."),
+        },
     )
 
     class Trigger(models.TextChoices):
@@ -130,8 +150,13 @@ class CaseResponsible(models.Model):
 
     case = models.ForeignKey(DropoutCase, on_delete=models.CASCADE, related_name="responsibles")
     role = models.CharField(_("role"), max_length=10, choices=Role.choices)
-    name = models.CharField(_("name"), max_length=50)
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=50)
     phone = models.CharField(_("phone"), max_length=20, blank=True)
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("staff account"), on_delete=models.SET_NULL,
+        null=True, blank=True, related_name="+",
+        help_text=_("When the person has an account: they are told of the case and reminded of it."),
+    )
 
     history = AuditedHistory()
 
@@ -162,3 +187,21 @@ class PersuasionAttempt(models.Model):
         verbose_name = _("persuasion attempt")
         verbose_name_plural = _("persuasion attempts")
         ordering = ["attempted_on", "pk"]
+
+
+class CaseReopening(models.Model):
+    """A closed case opened again, with why, and how it had been closed."""
+
+    case = models.ForeignKey(DropoutCase, on_delete=models.CASCADE, related_name="reopenings")
+    reopened_on = models.DateField(_("reopened on"), default=timezone.localdate)
+    reason = models.CharField(_("reason for reopening"), max_length=300)
+    reopened_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    previous_closed_on = models.DateField(_("had been closed on"))
+    previous_outcome = models.CharField(_("previous outcome"), max_length=12, choices=DropoutCase.Outcome.choices)
+
+    history = AuditedHistory()
+
+    class Meta:
+        verbose_name = _("case reopening")
+        verbose_name_plural = _("case reopenings")
+        ordering = ["reopened_on", "pk"]

@@ -9,12 +9,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
-from aid.dropout.models import CaseResponsible, DropoutCase, PersuasionAttempt
+from aid.dropout.models import CaseReopening, CaseResponsible, DropoutCase, PersuasionAttempt
 from common.locking import check_unchanged
+from notices import services as notices
 from students import permissions
 from students import services as student_services
-from students.choices import Status
-from students.models import School, Student
+from students.choices import Role, Status
+from students.models import School, Student, User
 
 OUT_OF_SCHOOL = (Status.DROPPED_OUT, Status.NOT_ENROLLED)
 Outcome = DropoutCase.Outcome
@@ -103,12 +104,24 @@ def case_update(*, actor, case, reason, note="", seen_version=None):
     return case
 
 
+def responsible_staff(case):
+    """The accounts that may be named a case's responsible person: the active teachers and
+    administrators of the student's school."""
+    return User.objects.filter(
+        is_active=True, role__in=(Role.TEACHER, Role.SCHOOL_ADMIN), school_id=case.student.school_id
+    ).order_by("full_name", "username")
+
+
 @transaction.atomic
-def case_add_responsible(*, actor, case, role, name, phone=""):
+def case_add_responsible(*, actor, case, role, name, phone="", account=None):
+    """Name a responsible person (包保责任人); one with an account is told of the case."""
     case = _case_in_scope(actor, case)
-    person = CaseResponsible(case=case, role=role, name=name, phone=phone)
+    if account is not None and not responsible_staff(case).filter(pk=account.pk).exists():
+        raise PermissionDenied
+    person = CaseResponsible(case=case, role=role, name=name, phone=phone, account=account)
     person.full_clean()
     person.save()
+    notices.case_assigned(case, person)
     return person
 
 
@@ -164,4 +177,30 @@ def case_close(*, actor, case, outcome, closed_on=None, note="", receiving_schoo
     case.closed_on = closed_on
     case.closed_by = actor
     case.save()
+    return case
+
+
+@transaction.atomic
+def case_reopen(*, actor, case, reason):
+    """Open a closed case again (the student left school again, or it was closed in error),
+    saying why; its outcome is kept in the reopening. The student's status is not changed:
+    it is corrected on the student's page if it is wrong."""
+    case = _case_in_scope(actor, case)
+    DropoutCase.MOVES.check(case.state, DropoutCase.State.OPEN)
+    if not reason.strip():
+        raise ValidationError({"reason": _("Say why the case is reopened.")})
+    CaseReopening.objects.create(
+        case=case, reason=reason.strip(), reopened_by=actor,
+        previous_closed_on=case.closed_on, previous_outcome=case.outcome,
+    )
+    case.closed_on = None
+    case.closed_by = None
+    case.outcome = ""
+    case.outcome_note = ""
+    case.receiving_school = ""
+    try:
+        with transaction.atomic():
+            case.save()
+    except IntegrityError:
+        raise ValidationError(_("This student already has an open case.")) from None
     return case

@@ -8,6 +8,7 @@ urlpatterns = [
     path("cases/export/", cases.CaseExportView.as_view(), name="case_export"),
     path("cases/<int:pk>/", cases.CaseDetailView.as_view(), name="case_detail"),
     path("cases/<int:pk>/close/", cases.CaseCloseView.as_view(), name="case_close"),
+    path("cases/<int:pk>/reopen/", cases.CaseReopenView.as_view(), name="case_reopen"),
     path("cases/<int:pk>/attempts/", cases.CaseAttemptView.as_view(), name="case_attempt"),
     path("cases/<int:pk>/responsibles/", cases.CaseResponsibleView.as_view(), name="case_responsible"),
     path("students/<int:student_pk>/cases/create/", cases.CaseCreateView.as_view(), name="case_create"),

@@ -30,6 +30,7 @@ from aid.dropout.forms import (
     AttemptForm,
     CaseCloseForm,
     CaseOpenForm,
+    CaseReopenForm,
     CaseUpdateForm,
     LedgerForm,
     ResponsibleForm,
@@ -204,6 +205,7 @@ class CasePageMixin(StaffViewMixin, TemplateView):
             case=case,
             student=case.student,
             responsibles=case.responsibles.order_by("pk"),
+            reopenings=case.reopenings.select_related("reopened_by"),
             attempts=case.attempts.select_related("recorded_by"),
             shows_visit=bool(case.visit_id)
             and HomeVisit.objects.visible_to(user).filter(pk=case.visit_id).exists(),
@@ -215,7 +217,9 @@ class CasePageMixin(StaffViewMixin, TemplateView):
                 CaseUpdateForm(initial={"reason": case.reason, "reason_note": case.reason_note}, version=version_of(case)),
             )
         if manages and is_open:
-            context.setdefault("responsible_form", ResponsibleForm())
+            context.setdefault("responsible_form", ResponsibleForm(staff=dropout.responsible_staff(case)))
+        if manages and not is_open:
+            context.setdefault("reopen_form", CaseReopenForm())
         if is_open and CaseAttemptView.allows(user):
             context.setdefault("attempt_form", AttemptForm())
         return context
@@ -262,10 +266,26 @@ class CaseResponsibleView(CasePageMixin):
 
     def post(self, request, *args, **kwargs):
         return self.apply(
-            ResponsibleForm(request.POST),
+            ResponsibleForm(request.POST, staff=dropout.responsible_staff(self.case)),
             "responsible_form",
             lambda data: dropout.case_add_responsible(actor=request.user, case=self.case, **data),
             _("The responsible person was added."),
+        )
+
+
+class CaseReopenView(CasePageMixin):
+    """A closed case opened again, with the reason."""
+
+    permission = (CHANGE, DropoutCase)
+
+    http_method_names = ["post"]
+
+    def post(self, request, *args, **kwargs):
+        return self.apply(
+            CaseReopenForm(request.POST),
+            "reopen_form",
+            lambda data: dropout.case_reopen(actor=request.user, case=self.case, reason=data["reason"]),
+            _("The case is open again."),
         )
 
 

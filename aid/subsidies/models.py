@@ -3,7 +3,7 @@
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, Max, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -36,6 +36,18 @@ class BatchQuerySet(models.QuerySet):
             lines = DisbursementLine.objects.filter(batch=OuterRef("pk"), school_id=user.school_id)
             return self.filter(Exists(lines))
         return self.none()
+
+    def awaiting_approval_by(self, user):
+        """Submitted batches `user` may approve (审核: neither prepared nor submitted by
+        them), annotated with `submitted_at`, the longest waiting first."""
+        submitted = DisbursementBatch.State.SUBMITTED
+        return (
+            self.filter(state=submitted)
+            .exclude(prepared_by=user)
+            .exclude(submitted_by=user)
+            .annotate(submitted_at=Max("transitions__at", filter=Q(transitions__to_state=submitted)))
+            .order_by("submitted_at", "pk")
+        )
 
 
 class DisbursementBatch(models.Model):
@@ -145,6 +157,12 @@ class LineQuerySet(models.QuerySet):
     def counting(self):
         """Lines that count as given or to be given (not removed)."""
         return self.exclude(status=DisbursementLine.Status.REMOVED)
+
+    def awaiting_confirmation(self):
+        """Lines of draft batches whose school has not confirmed its part yet (a change to
+        a school's lines withdraws its confirmation, so these are what it must review)."""
+        confirmed = SchoolConfirmation.objects.filter(batch_id=OuterRef("batch_id"), school_id=OuterRef("school_id"))
+        return self.counting().filter(batch__state=DisbursementBatch.State.DRAFT).exclude(Exists(confirmed))
 
 
 class DisbursementLine(models.Model):

@@ -7,7 +7,7 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, Min, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -224,3 +224,25 @@ def finding_resolve(*, actor, program, term, kind, student, note):
         defaults={"note": note.strip(), "resolved_by": actor, "resolved_at": timezone.now()},
     )
     return resolution
+
+
+def findings_open_longer_than(user, term, prepared_before, open_findings):
+    """The programs of `term` whose first batch in the user's scope was prepared before the
+    day `prepared_before` and that still have open findings. The checks find what is wrong
+    from the moment a batch is prepared, so such a program's findings count as waiting since
+    its first batch (findings are computed, not stored, and have no date of their own). Each row:
+    program_id, program__name, first_prepared, open (the count from `open_findings`, which
+    maps program ids to their open findings). The oldest first; one query."""
+    rows = (
+        DisbursementBatch.objects.visible_to(user)
+        .filter(term=term)
+        .values("program_id", "program__name")
+        .annotate(first_prepared=Min("prepared_at"))
+        .filter(first_prepared__lt=timezone.make_aware(datetime.datetime.combine(prepared_before, datetime.time.min)))
+        .order_by("first_prepared", "program_id")
+    )
+    return [
+        {**row, "open": open_findings[row["program_id"]]}
+        for row in rows
+        if open_findings.get(row["program_id"])
+    ]

@@ -23,6 +23,7 @@ from aid.subsidies.models import (
     PaymentMethod,
     SchoolConfirmation,
 )
+from notices import services as notices
 from students import permissions
 from students.choices import Role
 from students.models import Region, School, Student
@@ -312,6 +313,7 @@ def batch_return(*, actor, batch, note, expected_version):
     batch.save(update_fields=["state", "submitted_by"])
     batch.confirmations.all().delete()
     _bump(batch)
+    notices.batch_returned(batch)
     return batch
 
 

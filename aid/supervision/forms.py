@@ -71,7 +71,7 @@ class InspectionForm(forms.Form):
         error_messages={"required": _("Name at least one inspector.")},
     )
     findings = forms.CharField(
-        label=_("Findings"), required=False, widget=forms.Textarea(attrs={"rows": 4})
+        label=_("Findings"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 4})
     )
 
     def __init__(self, data=None, *, grids, inspectors, items, user):
@@ -158,6 +158,7 @@ class RectificationItemForm(forms.Form):
     description = forms.CharField(
         label=_("What must be put right"),
         required=False,
+        max_length=1000,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     deadline = forms.DateField(label=_("Deadline"), required=False, widget=DateInput)
@@ -184,6 +185,7 @@ RectificationFormSet = forms.formset_factory(
 class ReportForm(VersionedForm):
     report = forms.CharField(
         label=_("What the school did"),
+        max_length=2000,
         widget=forms.Textarea(attrs={"rows": 4}),
         error_messages={"required": _("Say what the school did.")},
     )

@@ -131,6 +131,14 @@ class RectificationQuerySet(models.QuerySet):
     def unfinished(self):
         return self.exclude(status=Rectification.Status.CLOSED)
 
+    def to_report(self):
+        """Items the school must still act on and report (not reported, or reopened)."""
+        return self.filter(status__in=(Rectification.Status.OPEN, Rectification.Status.REOPENED))
+
+    def awaiting_check(self):
+        """Items the school reported that the grid must close or reopen, oldest report first."""
+        return self.filter(status=Rectification.Status.REPORTED).order_by("reported_at", "pk")
+
     def overdue(self, today=None):
         """Not closed, and the deadline has passed (the deadline day itself is not late)."""
         return self.unfinished().filter(deadline__lt=today or timezone.localdate())

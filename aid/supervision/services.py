@@ -19,7 +19,7 @@ from typing import NamedTuple
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, DecimalField, F, Q, Sum, Value
+from django.db.models import Count, DecimalField, Exists, F, Max, OuterRef, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -34,6 +34,7 @@ from aid.supervision.models import (
     SchoolProject,
 )
 from common.locking import check_unchanged
+from notices import services as notices
 from students import permissions
 from students.choices import RegionLevel, Role
 from students.models import Region, School
@@ -123,6 +124,20 @@ def inspectable_schools(user):
         gridgroup__in=GridGroup.objects.visible_to(user)
     ).values("region_id")
     return School.objects.visible_to(user).filter(region__in=covered)
+
+
+def schools_due_inspection(user, term):
+    """The schools `user` may inspect with no inspection dated within `term`, annotated with
+    `last_inspected_on`; never inspected first, then the longest ago."""
+    inspected = Inspection.objects.filter(
+        school_id=OuterRef("pk"), inspected_on__gte=term.starts_on, inspected_on__lte=term.ends_on
+    )
+    return (
+        inspectable_schools(user)
+        .exclude(Exists(inspected))
+        .annotate(last_inspected_on=Max("inspections__inspected_on"))
+        .order_by(F("last_inspected_on").asc(nulls_first=True), "name", "pk")
+    )
 
 
 def grid_people(grids):
@@ -431,6 +446,7 @@ def rectification_report(*, actor, rectification, report, seen_version=None):
     _move(locked, "report", seen_version)
     locked.reported_at = timezone.now()
     locked.save()
+    notices.rectification_reported(locked)
     return locked
 
 

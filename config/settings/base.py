@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "jobs",
     "accounts",
+    "notices",
 ]
 
 MIDDLEWARE = [
@@ -78,6 +79,9 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
+# Django's model backend; it loads each request's user with their unread notifications.
+AUTHENTICATION_BACKENDS = ["notices.backends.ModelBackendWithUnreadCount"]
+
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 
@@ -93,6 +97,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "config.navigation.navigation",
+                "notices.context_processors.unread_notifications",
             ],
         },
     },
@@ -204,6 +209,20 @@ CONTENT_SECURITY_POLICY = {
 
 # The county whose staff use this installation: names the distribution table's title.
 COUNTY_NAME = os.environ.get("COUNTY_NAME", "")
+
+# E-mail: the daily digest of notifications, for staff with an e-mail address. Printed to
+# the worker's log (the console) unless EMAIL_HOST names a mail server.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = os.environ.get("EMAIL_USE_TLS", "") == "1"
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "webmaster@localhost")
+# The address people open the app at (e.g. https://aid.example), for the links in e-mails.
+SITE_URL = os.environ.get("SITE_URL", "").rstrip("/")
 
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 

@@ -67,7 +67,7 @@ class RosterImportView(ImportViewMixin, View):
         except ValidationError as error:
             form.add_error(None, error)
             return self.render_page(form, status=400)
-        return render_check(request, roster_import, plan)
+        return redirect(roster_import)  # post/redirect/get: a reload does not upload again
 
     def render_page(self, form, status=200):
         imports = RosterImport.objects.visible_to(self.request.user).without_files().select_related("uploaded_by")[:20]
@@ -141,9 +141,7 @@ class RosterImportMappingView(ImportViewMixin, View):
             )
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
-            return redirect(roster_import)
-        roster_import.refresh_from_db()
-        return render_check(request, roster_import, plan)
+        return redirect(roster_import)
 
 
 class RosterImportApplyView(ImportViewMixin, View):
@@ -171,7 +169,15 @@ class RosterImportApplyView(ImportViewMixin, View):
 
 
 class RosterImportRevertView(ImportViewMixin, View):
+    """GET asks to confirm what the revert undoes; POST reverts."""
+
     permission = (CHANGE, RosterImport)
+
+    def get(self, request, pk):
+        roster_import = self.get_import()
+        if roster_import.state != RosterImport.State.APPLIED:
+            return redirect(roster_import)
+        return render(request, "students/roster_import_revert.html", {"roster_import": roster_import})
 
     def post(self, request, pk):
         roster_import = self.get_import()

@@ -30,7 +30,7 @@ def school():
 
 def upload(client, content, name="花名册.xlsx", **data):
     return client.post(
-        reverse("students:roster_import"), {"file": SimpleUploadedFile(name, content), **data}
+        reverse("students:roster_import"), {"file": SimpleUploadedFile(name, content), **data}, follow=True
     )
 
 
@@ -74,7 +74,7 @@ class TestImportPage:
         assert response.context["plan"].header.missing_required == ["身份证号"]
         roster_import = RosterImport.objects.get()
         mapping = {"column_0": "name", "column_1": "id_number", "column_2": "school", "column_3": "stage", "column_4": "grade", "column_5": "category"}
-        response = client.post(reverse("students:roster_import_mapping", args=[roster_import.pk]), mapping)
+        response = client.post(reverse("students:roster_import_mapping", args=[roster_import.pk]), mapping, follow=True)
         assert response.context["counts"]["new"] == 1 and not response.context["plan"].has_errors
 
     def test_template_download_has_headers_and_drop_downs(self, client_for):

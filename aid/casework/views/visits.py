@@ -3,12 +3,13 @@
 Every write goes through aid.casework.services (visit_record, visit_update); these views only pick
 the records in the user's scope, show the forms and turn service errors into messages.
 """
-import datetime
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Exists, OuterRef, Prefetch, Q, Subquery
+from django.db.models import Exists, F, OuterRef, Prefetch, Q
+from django.urls import reverse
+from django.utils.html import format_html
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -16,9 +17,10 @@ from django.views.generic import DetailView, TemplateView
 from django_filters.views import FilterView
 
 from aid.casework import services
-from aid.casework.coverage import visited_in
+from aid.casework.coverage import VISIT_INTERVAL_WITHOUT_TERM, with_visit_status
 from aid.casework.filters import VisitFilter
 from aid.casework.forms import VisitForm
+from aid.dashboard.worklists import worklists_for
 from aid.casework.models import HomeVisit, PolicyCheck, VisitDelivery
 from aid.reference.models import DeliveryItem, Term, programs_applying_to
 from common.excel import ExportColumn
@@ -28,26 +30,6 @@ from students.models import Student
 from students.permissions import ADD, CHANGE, EXPORT, VIEW
 from students.views.base import ExcelExportMixin, StaffViewMixin
 from students.views.registry import history_entries
-
-# When the bureau has configured no term, a student is due for a visit when nobody has
-# visited them for this long.
-VISIT_INTERVAL_WITHOUT_TERM = datetime.timedelta(days=120)
-
-
-def with_visit_status(students, term, today):
-    """Annotate `last_visited_on` and `due`: not visited in `term` (as the coverage pages
-    count it), or, without a term, no visit in the last VISIT_INTERVAL_WITHOUT_TERM.
-    Subqueries, so that the list stays one query."""
-    visits = HomeVisit.objects.filter(student=OuterRef("pk"))
-    if term is not None:
-        visited = visited_in(term)
-    else:
-        visited = Exists(visits.filter(visited_on__gt=today - VISIT_INTERVAL_WITHOUT_TERM))
-    return students.annotate(
-        last_visited_on=Subquery(visits.order_by("-visited_on").values("visited_on")[:1]),
-        due=~visited,
-    )
-
 
 class MyStudentsView(StaffViewMixin, TemplateView):
     """A teacher's start page on the phone: their students, those due for a visit first."""
@@ -77,6 +59,7 @@ class MyStudentsView(StaffViewMixin, TemplateView):
             students=students,
             due_count=sum(1 for student in students if student.due),
             interval_days=VISIT_INTERVAL_WITHOUT_TERM.days,
+            worklists=worklists_for(self.request.user, today=today),
         )
         return context
 
@@ -125,9 +108,35 @@ class VisitFormView(StaffViewMixin, TemplateView):
             except ValidationError as error:
                 form.add_service_error(error)
             else:
-                messages.success(request, _("The visit is saved."))
+                messages.success(request, self.saved_message(visit))
                 return redirect(visit)
         return self.render_form(form, status=400)
+
+
+    def saved_message(self, visit):
+        """"Saved", and for a teacher the next of their students due a visit (the one
+        waiting longest), so the next visit is one tap away."""
+        user = self.request.user
+        if user.role != Role.TEACHER:
+            return _("The visit is saved.")
+        today = timezone.localdate()
+        due = (
+            with_visit_status(
+                Student.objects.visible_to(user).on_roster().exclude(pk=visit.student_id),
+                Term.objects.current(today), today,
+            )
+            .filter(due=True)
+            .order_by(F("last_visited_on").asc(nulls_first=True), "name", "pk")
+            .first()
+        )
+        if due is None:
+            return _("The visit is saved. None of your students is due a visit now.")
+        return format_html(
+            '{} <a href="{}" id="next-due">{}</a>',
+            _("The visit is saved."),
+            reverse("aid:visit_create", args=[due.pk]),
+            _("Next due: %(name)s ›") % {"name": due.name},
+        )
 
 
 class VisitCreateView(VisitFormView):

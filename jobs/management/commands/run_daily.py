@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from jobs.tasks import purge_audit_trail, purge_expired_downloads, purge_roster_files
+from jobs.tasks import purge_audit_trail, purge_expired_downloads, purge_roster_files, send_daily_reminders
 
 
 class Command(BaseCommand):
@@ -10,6 +10,8 @@ class Command(BaseCommand):
         purge_expired_downloads.enqueue()
         purge_roster_files.enqueue()
         purge_audit_trail.enqueue()
+        send_daily_reminders.enqueue()
         self.stdout.write(
-            "Queued: purge of expired downloads, of uploaded roster files, of audit rows past the retention."
+            "Queued: purge of expired downloads, of uploaded roster files, of audit rows past the retention;"
+            " daily reminders."
         )
