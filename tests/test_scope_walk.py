@@ -8,6 +8,7 @@ from django.apps import apps
 from django.core.management import call_command
 from django.urls import reverse
 
+from aid.reference.models import AidProgram, ChecklistItem, DeliveryItem
 from jobs.models import Job
 from students.models import RosterImport, SnapshotAbsence, Student, User
 
@@ -63,7 +64,13 @@ def demo_logins():
     usernames = {line.split(" ")[0] for line in output.getvalue().splitlines()}
     users = list(User.objects.filter(username__in=usernames, is_superuser=False).order_by("username"))
     zichuan, lanling = User.objects.get(username="zichuan"), User.objects.get(username="bureau")
-    # Records the demo does not make: a roster import and a download of each county's bureau.
+    # Records the demo does not make: a county's own reference lists (the demo's are shared),
+    # a roster import and a download of each county's bureau.
+    for model, label in ((AidProgram, "name"), (DeliveryItem, "name"), (ChecklistItem, "text")):
+        entry = model.objects.first()
+        entry.pk, entry.region = None, zichuan.region
+        setattr(entry, label, f"{getattr(entry, label)}（淄川）")
+        entry.save()
     for owner in (zichuan, lanling):
         roster_import = RosterImport.objects.create(uploaded_by=owner, file_name="花名册.xlsx", checksum="0" * 64,
                                                     content=b"", rows_read="")
