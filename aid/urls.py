@@ -2,6 +2,7 @@
 from aid.casework import urls as casework
 from aid.dashboard import urls as dashboard
 from aid.dropout import urls as dropout
+from aid.evidence import urls as evidence
 from aid.subsidies import urls as subsidies
 from aid.supervision import urls as supervision
 
@@ -13,4 +14,5 @@ urlpatterns = [
     *subsidies.urlpatterns,
     *dropout.urlpatterns,
     *supervision.urlpatterns,
+    *evidence.urlpatterns,
 ]

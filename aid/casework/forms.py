@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from aid.casework import services
 from aid.casework.models import ExchangeActivity, HomeVisit, PolicyCheck
+from aid.evidence.forms import PhotosField
 from aid.reference.models import Term
 from students.forms import DateInput
 from students.importer import FULL_WIDTH
@@ -255,6 +256,9 @@ class VisitForm(forms.ModelForm):
         queryset=get_user_model().objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
+    )
+    photos = PhotosField(
+        help_text=_("Up to 6 photos, each at most 10 MB; the camera opens on a phone."),
     )
 
     class Meta:

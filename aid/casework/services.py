@@ -21,6 +21,8 @@ from aid.casework.models import (
     VisitDelivery,
 )
 from aid.dropout.services import open_case_for_visit
+from aid.evidence.models import Attachment
+from aid.evidence.services import attachments_add
 from aid.reference.models import programs_applying_to
 from aid.subsidies.services import record_visit_deliveries
 from students import permissions
@@ -195,10 +197,11 @@ def _check_policy_answers(student, policy_answers):
 
 
 @transaction.atomic
-def visit_record(*, actor, student, visit, other_visitors=(), policy_answers=None, deliveries=None):
-    """Save a new visit with its checklist and items delivered.
+def visit_record(*, actor, student, visit, other_visitors=(), policy_answers=None, deliveries=None, photos=()):
+    """Save a new visit with its checklist, items delivered and photos.
 
-    `policy_answers`: {program id: (delivered, reason)}; `deliveries`: {item: quantity}.
+    `policy_answers`: {program id: (delivered, reason)}; `deliveries`: {item: quantity};
+    `photos`: PreparedImage (common.images).
     """
     if not may_record_visit(actor, student):
         raise PermissionDenied
@@ -211,6 +214,7 @@ def visit_record(*, actor, student, visit, other_visitors=(), policy_answers=Non
     visit.full_clean()
     visit.save()
     _save_details(visit, student, other_visitors, policy_answers or {}, applying, deliveries or {})
+    attachments_add(actor=actor, pictures=photos, kind=Attachment.Kind.VISIT_PHOTO, visit=visit)
     return visit
 
 
@@ -274,8 +278,11 @@ def visit_edit_permission(actor, visit, now=None):
 
 
 @transaction.atomic
-def visit_update(*, actor, visit, other_visitors=(), policy_answers=None, deliveries=None, reason=""):
-    """Edit a visit: by its author within 7 days, later only by an admin with a reason."""
+def visit_update(
+    *, actor, visit, other_visitors=(), policy_answers=None, deliveries=None, reason="", photos=()
+):
+    """Edit a visit: by its author within 7 days, later only by an admin with a reason.
+    `photos` are added to those the visit has."""
     permission = visit_edit_permission(actor, visit)
     if permission is None:
         raise PermissionDenied
@@ -287,6 +294,7 @@ def visit_update(*, actor, visit, other_visitors=(), policy_answers=None, delive
     visit.full_clean()
     visit.save()
     _save_details(visit, visit.student, other_visitors, policy_answers or {}, applying, deliveries or {})
+    attachments_add(actor=actor, pictures=photos, kind=Attachment.Kind.VISIT_PHOTO, visit=visit)
     return visit
 
 

@@ -275,8 +275,12 @@ class BatchPageMixin(BatchStaffMixin, TemplateView):
             .order_by("school__name")
         )
         confirmations = {c.school_id: c for c in batch.confirmations.select_related("confirmed_by")}
+        signed_pages = {}
+        for page in batch.signed_rosters.visible_to(self.request.user).select_related("uploaded_by"):
+            signed_pages.setdefault(page.school_id, []).append(page)
         for row in rows:
             row["confirmation"] = confirmations.get(row["school_id"])
+            row["signed_pages"] = signed_pages.get(row["school_id"], [])
         return rows
 
     def moves(self, batch, failed_form):

@@ -24,6 +24,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from aid.evidence.models import Attachment
+from aid.evidence.services import attachments_add
 from aid.reference.models import ChecklistItem
 from aid.supervision.models import (
     ChecklistAnswer,
@@ -413,14 +415,16 @@ def _locked_for(actor, rectification, action, permitted):
 
 
 @transaction.atomic
-def rectification_report(*, actor, rectification, report):
-    """The school says what it did; the grid then closes or reopens the item."""
+def rectification_report(*, actor, rectification, report, photos=()):
+    """The school says what it did, with photos of the work (PreparedImage) if it has
+    them; the grid then closes or reopens the item."""
     if not report.strip():
         raise ValidationError({"report": _("Say what the school did.")})
     locked = _locked_for(actor, rectification, "report", may_report)
     locked.school_report = report.strip()
     locked.reported_at = timezone.now()
     locked.save()
+    attachments_add(actor=actor, pictures=photos, kind=Attachment.Kind.RECTIFICATION_PHOTO, rectification=locked)
     return locked
 
 
