@@ -16,4 +16,5 @@ urlpatterns = [
     path("precision/", batches.PrecisionView.as_view(), name="precision"),
     path("precision/export/", batches.PrecisionExportView.as_view(), name="precision_export"),
     path("precision/resolve/", batches.FindingResolveView.as_view(), name="finding_resolve"),
+    path("precision/bulk/", batches.FindingsBulkView.as_view(), name="findings_bulk"),
 ]

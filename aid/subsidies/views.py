@@ -20,7 +20,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views import View
 from django.views.generic import FormView, TemplateView
 from django_filters.views import FilterView
@@ -35,6 +35,7 @@ from aid.subsidies.exports import (
 )
 from aid.subsidies.filters import BatchFilter, LineFilter
 from aid.subsidies.forms import (
+    FindingsBulkForm,
     BatchCreateForm,
     BatchMoveForm,
     FindingResolveForm,
@@ -50,7 +51,7 @@ from aid.subsidies.models import (
     DisbursementLine,
     PrecisionResolution,
 )
-from aid.subsidies.precision import finding_resolve, precision_report
+from aid.subsidies.precision import finding_resolve, findings_resolve, precision_report
 from common.excel import (
     COUNT_FORMAT,
     DATE_FORMAT,
@@ -588,6 +589,7 @@ class PrecisionView(PrecisionMixin, TemplateView):
             program=program,
             term=term,
             may_resolve=FindingResolveView.allows(user),
+            bulk_form=context.get("bulk_form"),
         )
         if program is None or term is None:
             return context
@@ -606,6 +608,11 @@ class PrecisionView(PrecisionMixin, TemplateView):
         for finding in report.resolved:
             finding.description = finding_description(finding)
         context.update(
+            draft_batches=list(
+                DisbursementBatch.objects.visible_to(user)
+                .filter(program=program, term=term, state=DisbursementBatch.State.DRAFT)
+                .select_related("region")
+            ),
             sections=sections,
             resolved=report.resolved,
             open_count=report.open_count(),
@@ -636,6 +643,45 @@ class FindingResolveView(PrecisionView):
                 query = urlencode({"program": data["program"].pk, "term": data["term"].pk})
                 return redirect(f"{reverse('aid:precision')}?{query}")
         return self.render_to_response(self.get_context_data(resolve_form=form), status=400)
+
+
+class FindingsBulkView(PrecisionView):
+    """The ticked findings of one kind: resolved with one note, or their students added
+    to a draft batch; then back to the checks. A student outside the user's scope refuses
+    the whole request with a message."""
+
+    permission = (ADD, PrecisionResolution)
+
+    http_method_names = ["post"]
+
+    def post(self, request, *args, **kwargs):
+        form = FindingsBulkForm(request.POST, user=request.user)
+        if form.is_valid():
+            data = form.cleaned_data
+            students = list(data["students"])
+            try:
+                if data["action"] == FindingsBulkForm.ADD_TO_BATCH:
+                    d.lines_add(actor=request.user, batch=data["batch"], students=students, reason=data["note"])
+                    message = ngettext(
+                        "%(count)d student was added to the batch.",
+                        "%(count)d students were added to the batch.",
+                        len(students),
+                    )
+                else:
+                    findings_resolve(
+                        actor=request.user, program=data["program"], term=data["term"], kind=data["kind"],
+                        students=students, note=data["note"],
+                    )
+                    message = ngettext(
+                        "%(count)d finding is resolved.", "%(count)d findings are resolved.", len(students)
+                    )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(request, message % {"count": len(students)})
+                query = urlencode({"program": data["program"].pk, "term": data["term"].pk})
+                return redirect(f"{reverse('aid:precision')}?{query}#kind-{data['kind']}")
+        return self.render_to_response(self.get_context_data(bulk_form=form), status=400)
 
 
 class PrecisionExportView(PrecisionMixin, View):
