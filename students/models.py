@@ -68,6 +68,11 @@ class User(AbstractUser):
         blank=True,
         help_text=_("For school staff: the subject taught or the duty, e.g. 数学, 心理健康, 校长."),
     )
+    must_change_password = models.BooleanField(
+        _("must change the password"),
+        default=False,
+        help_text=_("Set when an administrator issued a one-time password: the user chooses their own at the next login."),
+    )
 
     objects = UserManager()
 

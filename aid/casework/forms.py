@@ -161,6 +161,22 @@ class TeacherForm(PasswordTwiceMixin, forms.Form):
         return cleaned_data
 
 
+class TeacherSlipsForm(forms.Form):
+    """The ticked teachers of the teacher list, to be given one-time passwords."""
+
+    teachers = forms.ModelMultipleChoiceField(
+        queryset=User.objects.none(),
+        error_messages={
+            "required": _("Tick the teachers who need a login slip."),
+            "invalid_choice": _("A ticked teacher is not an active teacher of your schools; no password was changed."),
+        },
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["teachers"].queryset = services.pairing_teachers(user)
+
+
 class TeacherPasswordForm(PasswordTwiceMixin, forms.Form):
     """Set the password of a teacher in scope, e.g. the first one of an imported account."""
 

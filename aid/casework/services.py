@@ -4,6 +4,7 @@ Views, imports and commands call these functions; they check scope and role, val
 and write inside a transaction.
 """
 import datetime
+import secrets
 
 from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -350,6 +351,36 @@ def unpaired_students(actor):
     """Students on the roster in the actor's scope without an active pairing: the work list."""
     paired = Pairing.objects.active().filter(student_id=OuterRef("pk"))
     return Student.objects.visible_to(actor).on_roster().filter(~Exists(paired))
+
+
+# One-time passwords: easy to read off a printed slip and type on a phone (no 0/O, 1/l/I).
+ONE_TIME_PASSWORD_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
+ONE_TIME_PASSWORD_LENGTH = 10
+
+
+def one_time_password():
+    return "".join(secrets.choice(ONE_TIME_PASSWORD_ALPHABET) for _position in range(ONE_TIME_PASSWORD_LENGTH))
+
+
+@transaction.atomic
+def teachers_issue_one_time_passwords(*, actor, teachers):
+    """Give each of `teachers` (active, of a school in scope) a new random password that
+    they must change at their first login; returns [(teacher, password)] for the login
+    slips, the only place the passwords are ever shown. All of them, or none."""
+    if not may_pair(actor):
+        raise PermissionDenied
+    ids = {teacher.pk for teacher in teachers}
+    locked = list(pairing_teachers(actor).select_for_update(of=("self",)).filter(pk__in=ids))
+    if len(locked) != len(ids):
+        raise PermissionDenied
+    issued = []
+    for teacher in locked:
+        password = one_time_password()
+        teacher.set_password(password)
+        teacher.must_change_password = True
+        teacher.save(update_fields=["password", "must_change_password"])
+        issued.append((teacher, password))
+    return issued
 
 
 @transaction.atomic

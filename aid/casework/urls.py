@@ -25,6 +25,7 @@ urlpatterns = [
     path("reassignment/", pairings.ReassignmentListView.as_view(), name="reassignment"),
     path("teachers/", pairings.TeacherListView.as_view(), name="teacher_list"),
     path("teachers/create/", pairings.TeacherCreateView.as_view(), name="teacher_create"),
+    path("teachers/login-slips/", pairings.TeacherSlipsView.as_view(), name="teacher_slips"),
     path("teachers/import/", pairings.TeacherImportView.as_view(), name="teacher_import"),
     # Visit coverage
     path("coverage/", coverage.CoverageView.as_view(), name="coverage"),

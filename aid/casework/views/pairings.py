@@ -12,6 +12,8 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views import View
@@ -20,6 +22,7 @@ from django_filters.views import FilterView
 
 from aid.casework import services, teacher_import
 from aid.casework.forms import (
+    TeacherSlipsForm,
     BulkPairingForm,
     PairingAssignForm,
     PairingEndForm,
@@ -386,6 +389,30 @@ class TeacherListView(StaffViewMixin, ExcelExportMixin, FilterView):
                 for error in errors:
                     messages.error(request, error)
         return redirect(request.get_full_path())
+
+
+class TeacherSlipsView(StaffViewMixin, View):
+    """One-time passwords for the teachers ticked on the teacher list, shown once on an
+    A4 sheet of login slips to cut and hand out (never stored in the clear, never cached);
+    each teacher chooses their own password at the first login."""
+
+    permission = (ADD, User)
+
+    def post(self, request):
+        form = TeacherSlipsForm(request.POST, user=request.user)
+        if not form.is_valid():
+            for error in form.errors.get("teachers", []):
+                messages.error(request, error)
+            return redirect(request.POST.get("back") if _is_teacher_list(request.POST.get("back")) else "aid:teacher_list")
+        issued = services.teachers_issue_one_time_passwords(actor=request.user, teachers=form.cleaned_data["teachers"])
+        response = render(request, "aid/teacher_slips.html", {"slips": issued, "login_url": request.build_absolute_uri("/")})
+        patch_cache_control(response, private=True, no_store=True, max_age=0)
+        return response
+
+
+def _is_teacher_list(path):
+    """Only the teacher list (with its filter) is a place to go back to."""
+    return bool(path) and path.split("?")[0] == reverse("aid:teacher_list")
 
 
 class TeacherCreateView(StaffViewMixin, FormView):
