@@ -77,6 +77,18 @@ class BulkPairingForm(forms.Form):
         self.fields["teacher"].queryset = teachers
 
 
+class PairSelectedForm(BulkPairingForm):
+    """The students ticked on the student list with one teacher; a reason when some of
+    them change teacher."""
+
+    reason = forms.CharField(label=_("Reason for the change"), max_length=200, required=False)
+
+    def __init__(self, *args, user, teachers, **kwargs):
+        super().__init__(*args, user=user, teachers=teachers, **kwargs)
+        self.fields["students"].queryset = Student.objects.visible_to(user).on_roster()
+        self.fields["students"].widget = forms.MultipleHiddenInput()
+
+
 class PairingEndForm(forms.Form):
     reason = forms.CharField(label=_("Why does the pairing end?"), max_length=200)
     ended_on = forms.DateField(label=_("Ends on"), widget=DateInput, initial=timezone.localdate)
