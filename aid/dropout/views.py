@@ -411,6 +411,46 @@ class LedgerView(LedgerMixin, TemplateView):
         return self.render_to_response(self.get_context_data(**context))
 
 
+class LedgerPrintView(LedgerMixin, TemplateView):
+    """The whole ledger on landscape A4 sheets, its columns as wide as the export's;
+    logged as its export is, since it carries the same personal data."""
+
+    permission = (EXPORT, LEDGERS)
+
+    template_name = "aid/ledger_print.html"
+
+    def get(self, request, *args, **kwargs):
+        today = timezone.localdate()
+        form = self.get_form(today)
+        if not form.is_valid():
+            return redirect(f"{reverse('aid:ledger')}?{request.GET.urlencode()}")
+        ledger = self.get_ledger(form, today)
+        log_export(
+            user=request.user, list_name=f"ledger_{ledger.kind}", query=request.GET.urlencode(),
+            row_count=len(ledger.rows),
+        )
+        total_width = sum(column.width for column in ledger.columns) or 1
+        columns = [
+            (column, round(100 * column.width / total_width, 1), print_class(column)) for column in ledger.columns
+        ]
+        rows = [
+            [(value, css) for (_column, _width, css), value in zip(columns, map(shown, values), strict=True)]
+            for values in ledger.rows
+        ]
+        return self.render_to_response(self.get_context_data(ledger=ledger, columns=columns, rows=rows))
+
+
+# Columns this narrow in the export hold one short value (a name, an ID number, a date):
+# on paper they never wrap; wider ones (schools, reasons, attempts) wrap in their width.
+NARROW_COLUMN = 21
+
+
+def print_class(column):
+    if column.number_format and column.number_format != DATE_FORMAT:
+        return "num"
+    return "nowrap" if column.width <= NARROW_COLUMN else ""
+
+
 class LedgerExportView(LedgerMixin, View):
     permission = (EXPORT, LEDGERS)
 

@@ -17,7 +17,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, DecimalField, Exists, OuterRef, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -30,6 +30,8 @@ from aid.subsidies import services as d
 from aid.subsidies.exports import (
     finding_description,
     precision_workbook,
+    roster_columns,
+    roster_rows,
     roster_workbook,
     summary_workbook,
 )
@@ -488,8 +490,25 @@ class RosterExportView(BatchStaffMixin, View):
 
     def get(self, request, pk):
         user = request.user
+        batch, school, lines, total = self.roster(pk)
+        log_export(
+            user=user,
+            list_name="batch_roster",
+            query=urlencode({"batch": batch.pk, "school": school.pk}),
+            row_count=total["count"],
+        )
+        return self.respond(batch=batch, school=school, lines=lines, total=total)
+
+    def respond(self, *, batch, school, lines, total):
+        workbook = roster_workbook(batch=batch, school=school, lines=lines, total=total, user=self.request.user)
+        return xlsx_response(workbook, f"花名册_{school.name}_{batch.term.name}_{batch.program.name}.xlsx")
+
+    def roster(self, pk):
+        """The batch, the school (404 outside the scope), its lines to sign for, and their
+        count and sum computed by the database."""
+        user = self.request.user
         batch = self.get_batch(pk)
-        school_pk = request.GET.get("school") or user.school_id
+        school_pk = self.request.GET.get("school") or user.school_id
         if not str(school_pk).isdigit():
             raise Http404
         schools = School.objects.visible_to(user).filter(pk__in=batch.lines.values("school_id"))
@@ -504,14 +523,24 @@ class RosterExportView(BatchStaffMixin, View):
         total = lines.aggregate(
             count=Count("pk"), amount=Coalesce(Sum("amount"), Value(Decimal("0.00")), output_field=MONEY)
         )
-        workbook = roster_workbook(batch=batch, school=school, lines=lines, total=total, user=user)
-        log_export(
-            user=user,
-            list_name="batch_roster",
-            query=urlencode({"batch": batch.pk, "school": school.pk}),
-            row_count=total["count"],
-        )
-        return xlsx_response(workbook, f"花名册_{school.name}_{batch.term.name}_{batch.program.name}.xlsx")
+        return batch, school, lines, total
+
+
+class RosterPrintView(RosterExportView):
+    """The same signature roster as an A4 page to print and sign (logged as its export is)."""
+
+    def respond(self, *, batch, school, lines, total):
+        preparers = [batch.prepared_by]
+        if batch.submitted_by_id and batch.submitted_by_id != batch.prepared_by_id:
+            preparers.append(batch.submitted_by)
+        return render(self.request, "aid/batch_roster_print.html", {
+            "batch": batch,
+            "school": school,
+            "columns": roster_columns(),
+            "rows": roster_rows(lines, self.request.user),
+            "total": total,
+            "preparers": preparers,
+        })
 
 
 class SummaryExportView(BatchStaffMixin, View):
