@@ -78,6 +78,11 @@ class StudentPrintView(StudentListView):
     template_name = "students/student_print.html"
     paginate_by = 500
 
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        self.log_this_export(len(context["students"]))  # the same personal data as the export
+        return context
+
 
 class StudentDetailView(StaffViewMixin, DetailView):
     permission = (VIEW, Student)
