@@ -12,7 +12,8 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Max, Prefetch, Q
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Max, Prefetch, Q, Value
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -56,7 +57,14 @@ def case_list_queryset(user):
     return (
         DropoutCase.objects.visible_to(user)
         .select_related("student__school__region")
-        .annotate(attempt_count=Count("attempts"), last_attempt_on=Max("attempts__attempted_on"))
+        .annotate(
+            attempt_count=Count("attempts"),
+            last_attempt_on=Max("attempts__attempted_on"),
+            # As DropoutCase.days_open counts, for sorting by it.
+            open_for=ExpressionWrapper(
+                Coalesce("closed_on", Value(timezone.localdate())) - F("opened_on"), output_field=DurationField()
+            ),
+        )
         .prefetch_related(Prefetch("responsibles", queryset=CaseResponsible.objects.order_by("pk")))
         .order_by("opened_on", "pk")  # a GROUP BY ignores Meta.ordering
     )

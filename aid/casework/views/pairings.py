@@ -35,6 +35,7 @@ from aid.casework.forms import (
 )
 from aid.casework.models import Pairing
 from common.excel import DATE_FORMAT, WHOLE_NUMBER, ExportColumn
+from common.lists import StableOrderingFilter
 from students.choices import Grade, Role, Stage
 from students.filters import DistributionFilter, visible_schools
 from students.models import School, Student
@@ -377,6 +378,16 @@ class TeacherFilter(django_filters.FilterSet):
         widget=forms.TextInput(attrs={"placeholder": gettext_lazy("Name, mobile phone or subject")}),
     )
     school = django_filters.ModelChoiceFilter(label=gettext_lazy("School"), queryset=visible_schools)
+    o = StableOrderingFilter(
+        label=gettext_lazy("Sort by"),
+        fields=(
+            ("full_name", "name"),
+            ("username", "login"),
+            ("subject", "subject"),
+            ("school__name", "school"),
+            ("active_pairings", "paired"),
+        ),
+    )
 
     class Meta:
         model = User
