@@ -46,6 +46,7 @@ def printed(page, url, artifacts, name):
     page.emulate_media(media="print")
     pdf = page.pdf(prefer_css_page_size=True, print_background=True)
     (artifacts / f"{name}.pdf").write_bytes(pdf)
+    page.screenshot(path=str(artifacts / f"{name}.png"), clip={"x": 0, "y": 0, "width": 1280, "height": 700})
     return pdf_pages(pdf)
 
 
