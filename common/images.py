@@ -72,6 +72,8 @@ def _decoded(upload):
             width, height = picture.size
             if width * height > MAX_PIXELS or max(width, height) > MAX_SIDE:
                 raise too_big
+            if picture.format == "JPEG":  # decode at the size kept: a fraction of the memory
+                picture.draft("RGB", (DISPLAY_SIDE, DISPLAY_SIDE))
             picture.load()  # decoding the pixels is the check of the type
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
             raise too_big from error
