@@ -3,6 +3,7 @@ from aid.casework import urls as casework
 from aid.dashboard import urls as dashboard
 from aid.dropout import urls as dropout
 from aid.reference import urls as reference
+from aid.evidence import urls as evidence
 from aid.subsidies import urls as subsidies
 from aid.supervision import urls as supervision
 
@@ -15,4 +16,5 @@ urlpatterns = [
     *dropout.urlpatterns,
     *supervision.urlpatterns,
     *reference.urlpatterns,
+    *evidence.urlpatterns,
 ]

@@ -11,6 +11,10 @@ def visible_regions(request):
     return Region.objects.visible_to(request.user).exclude(level="province")
 
 
+def visible_students(request):
+    return Student.objects.visible_to(request.user).only("pk")
+
+
 def visible_schools(request):
     return School.objects.visible_to(request.user).only("pk", "name")
 
@@ -85,6 +89,11 @@ class StudentFilter(DistributionFilter):
         choices=HouseholdCategory.choices,
     )
     roster = RosterFilter(label=_("Roster"))
+    # The students ticked on the list (export or print just those); one outside the
+    # user's scope makes the filter invalid, which the list answers with 404.
+    id = django_filters.ModelMultipleChoiceFilter(
+        queryset=visible_students, method="filter_ticked", widget=forms.MultipleHiddenInput
+    )
     o = django_filters.OrderingFilter(
         label=_("Sort by"),
         fields=(
@@ -104,6 +113,9 @@ class StudentFilter(DistributionFilter):
 
     def filter_search(self, queryset, name, value):
         return queryset.search(value)
+
+    def filter_ticked(self, queryset, name, students):
+        return queryset.filter(pk__in=[student.pk for student in students]) if students else queryset
 
     def filter_in_school(self, queryset, name, value):
         in_school = queryset.in_school()

@@ -6,9 +6,13 @@ the registry importing it. `aid` registers its functions in `AidConfig.ready()`.
   the roster import), so dropout control opens its cases with the change or not at all.
 - `add_student_panel(panel)`: `panel(student, user)` returns template context for the
   student page (the casework panel: pairings, visits, subsidies received, dropout cases).
+- `add_selection_action(action)`: `action(user)` returns (label, URL) of a page that
+  takes the students ticked on the student list (as `?id=…&id=…`), or None when the
+  user may not use it (pairing the ticked students with a teacher).
 """
 _status_listeners = []
 _student_panels = []
+_selection_actions = []
 
 
 def on_status_change(listener):
@@ -33,3 +37,14 @@ def student_panel_context(student, user):
     for panel in _student_panels:
         context.update(panel(student, user))
     return context
+
+
+def add_selection_action(action):
+    if action not in _selection_actions:
+        _selection_actions.append(action)
+    return action
+
+
+def selection_actions(user):
+    """[(label, URL)] of the pages other apps offer for the ticked students."""
+    return [offered for offered in (action(user) for action in _selection_actions) if offered]

@@ -52,6 +52,9 @@ TABLE = {
     "aid.homevisit": {VIEW: EVERYONE, ADD: EDITORS | {TEACHER}, CHANGE: EDITORS | {TEACHER}, EXPORT: EVERYONE},
     "aid.schoolpairing": {VIEW: EVERYONE, ADD: BUREAU_ONLY, EXPORT: EVERYONE},
     "aid.exchangeactivity": {ADD: EDITORS},
+    # Photos and signed rosters: seen by whoever sees their record (Attachment.visible_to);
+    # added through the record's own form, with the record's permission.
+    "aid.attachment": {VIEW: EVERYONE},
     # Subsidies
     "aid.disbursementbatch": {
         VIEW: SUBSIDY_READERS, ADD: BUREAU_ONLY, CHANGE: BUREAU_ONLY, APPROVE: BUREAU_ONLY, EXPORT: SUBSIDY_READERS,

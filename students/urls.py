@@ -13,6 +13,7 @@ urlpatterns = [
     ),
     path("students/<int:pk>/leave/", registry.StudentLeaveView.as_view(), name="student_leave"),
     path("students/export/", exports.StudentExportView.as_view(), name="student_export"),
+    path("students/print/", registry.StudentPrintView.as_view(), name="student_print"),
     path("students/import/", imports.RosterImportView.as_view(), name="roster_import"),
     path(
         "students/import/template/", imports.RosterTemplateView.as_view(), name="roster_template"

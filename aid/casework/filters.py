@@ -6,6 +6,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from aid.casework.models import HomeVisit
+from common.lists import StableOrderingFilter
 from students.filters import visible_schools
 from students.forms import DateInput
 from students.models import Region
@@ -13,19 +14,6 @@ from students.models import Region
 
 def visible_townships(request):
     return Region.objects.visible_to(request.user).townships()
-
-
-class DateOrderingFilter(django_filters.OrderingFilter):
-    """Sort by visit date; visits of one day keep the order in which they were recorded,
-    so that pages never repeat or skip a visit."""
-
-    def filter(self, queryset, value):
-        queryset = super().filter(queryset, value)
-        if value:
-            queryset = queryset.order_by(
-                *queryset.query.order_by, "-pk" if value[0].startswith("-") else "pk"
-            )
-        return queryset
 
 
 class VisitFilter(django_filters.FilterSet):
@@ -65,7 +53,19 @@ class VisitFilter(django_filters.FilterSet):
         method="filter_undelivered",
         widget=forms.CheckboxInput,
     )
-    o = DateOrderingFilter(label=_("Sort by"), fields=(("visited_on", "date"),))
+    o = StableOrderingFilter(
+        label=_("Sort by"),
+        fields=(
+            ("visited_on", "date"),
+            ("student__name", "student"),
+            ("student__school__name", "school"),
+            ("mode", "mode"),
+            ("author__full_name", "author"),
+            ("dropout_risk", "risk"),
+            ("follow_up_needed", "follow_up"),
+            ("has_undelivered_policy", "policies"),
+        ),
+    )
 
     class Meta:
         model = HomeVisit

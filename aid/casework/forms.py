@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from aid.casework import services
 from aid.casework.models import ExchangeActivity, HomeVisit, PolicyCheck
+from aid.evidence.forms import PhotosField
 from aid.reference.models import Term
 from students.forms import DateInput
 from students.importer import FULL_WIDTH
@@ -74,6 +75,18 @@ class BulkPairingForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["students"].queryset = services.unpaired_students(user)
         self.fields["teacher"].queryset = teachers
+
+
+class PairSelectedForm(BulkPairingForm):
+    """The students ticked on the student list with one teacher; a reason when some of
+    them change teacher."""
+
+    reason = forms.CharField(label=_("Reason for the change"), max_length=200, required=False)
+
+    def __init__(self, *args, user, teachers, **kwargs):
+        super().__init__(*args, user=user, teachers=teachers, **kwargs)
+        self.fields["students"].queryset = Student.objects.visible_to(user).on_roster()
+        self.fields["students"].widget = forms.MultipleHiddenInput()
 
 
 class PairingEndForm(forms.Form):
@@ -158,6 +171,22 @@ class TeacherForm(PasswordTwiceMixin, forms.Form):
         )
         self.check_passwords(account)
         return cleaned_data
+
+
+class TeacherSlipsForm(forms.Form):
+    """The ticked teachers of the teacher list, to be given one-time passwords."""
+
+    teachers = forms.ModelMultipleChoiceField(
+        queryset=User.objects.none(),
+        error_messages={
+            "required": _("Tick the teachers who need a login slip."),
+            "invalid_choice": _("A ticked teacher is not an active teacher of your schools; no password was changed."),
+        },
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["teachers"].queryset = services.pairing_teachers(user)
 
 
 class TeacherPasswordForm(PasswordTwiceMixin, forms.Form):
@@ -255,6 +284,9 @@ class VisitForm(forms.ModelForm):
         queryset=get_user_model().objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
+    )
+    photos = PhotosField(
+        help_text=_("Up to 6 photos, each at most 10 MB; the camera opens on a phone."),
     )
 
     class Meta:

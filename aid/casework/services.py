@@ -4,6 +4,7 @@ Views, imports and commands call these functions; they check scope and role, val
 and write inside a transaction.
 """
 import datetime
+import secrets
 
 from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -22,6 +23,8 @@ from aid.casework.models import (
     VisitDelivery,
 )
 from aid.dropout.services import open_case_for_visit
+from aid.evidence.models import Attachment
+from aid.evidence.services import attachments_add
 from aid.reference.models import programs_applying_to
 from aid.subsidies.services import record_visit_deliveries
 from students import permissions
@@ -197,10 +200,11 @@ def _check_policy_answers(student, policy_answers):
 
 
 @transaction.atomic
-def visit_record(*, actor, student, visit, other_visitors=(), policy_answers=None, deliveries=None):
-    """Save a new visit with its checklist and items delivered.
+def visit_record(*, actor, student, visit, other_visitors=(), policy_answers=None, deliveries=None, photos=()):
+    """Save a new visit with its checklist, items delivered and photos.
 
-    `policy_answers`: {program id: (delivered, reason)}; `deliveries`: {item: quantity}.
+    `policy_answers`: {program id: (delivered, reason)}; `deliveries`: {item: quantity};
+    `photos`: PreparedImage (common.images).
     """
     if not may_record_visit(actor, student):
         raise PermissionDenied
@@ -214,6 +218,7 @@ def visit_record(*, actor, student, visit, other_visitors=(), policy_answers=Non
     save_without_history(visit)
     _save_details(visit, student, other_visitors, policy_answers or {}, applying, deliveries or {})
     write_visit_history(visit, created=True)
+    attachments_add(actor=actor, pictures=photos, kind=Attachment.Kind.VISIT_PHOTO, visit=visit)
     return visit
 
 
@@ -287,8 +292,11 @@ def visit_edit_permission(actor, visit, now=None):
 
 
 @transaction.atomic
-def visit_update(*, actor, visit, other_visitors=(), policy_answers=None, deliveries=None, reason=""):
-    """Edit a visit: by its author within 7 days, later only by an admin with a reason."""
+def visit_update(
+    *, actor, visit, other_visitors=(), policy_answers=None, deliveries=None, reason="", photos=()
+):
+    """Edit a visit: by its author within 7 days, later only by an admin with a reason.
+    `photos` are added to those the visit has."""
     permission = visit_edit_permission(actor, visit)
     if permission is None:
         raise PermissionDenied
@@ -301,6 +309,7 @@ def visit_update(*, actor, visit, other_visitors=(), policy_answers=None, delive
     save_without_history(visit)
     _save_details(visit, visit.student, other_visitors, policy_answers or {}, applying, deliveries or {})
     write_visit_history(visit, created=False)
+    attachments_add(actor=actor, pictures=photos, kind=Attachment.Kind.VISIT_PHOTO, visit=visit)
     return visit
 
 
@@ -356,6 +365,36 @@ def unpaired_students(actor):
     """Students on the roster in the actor's scope without an active pairing: the work list."""
     paired = Pairing.objects.active().filter(student_id=OuterRef("pk"))
     return Student.objects.visible_to(actor).on_roster().filter(~Exists(paired))
+
+
+# One-time passwords: easy to read off a printed slip and type on a phone (no 0/O, 1/l/I).
+ONE_TIME_PASSWORD_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
+ONE_TIME_PASSWORD_LENGTH = 10
+
+
+def one_time_password():
+    return "".join(secrets.choice(ONE_TIME_PASSWORD_ALPHABET) for _position in range(ONE_TIME_PASSWORD_LENGTH))
+
+
+@transaction.atomic
+def teachers_issue_one_time_passwords(*, actor, teachers):
+    """Give each of `teachers` (active, of a school in scope) a new random password that
+    they must change at their first login; returns [(teacher, password)] for the login
+    slips, the only place the passwords are ever shown. All of them, or none."""
+    if not may_pair(actor):
+        raise PermissionDenied
+    ids = {teacher.pk for teacher in teachers}
+    locked = list(pairing_teachers(actor).select_for_update(of=("self",)).filter(pk__in=ids))
+    if len(locked) != len(ids):
+        raise PermissionDenied
+    issued = []
+    for teacher in locked:
+        password = one_time_password()
+        teacher.set_password(password)
+        teacher.must_change_password = True
+        teacher.save(update_fields=["password", "must_change_password"])
+        issued.append((teacher, password))
+    return issued
 
 
 @transaction.atomic

@@ -23,8 +23,10 @@ urlpatterns = [
     path("pairings/<int:pk>/end/", pairings.PairingEndView.as_view(), name="pairing_end"),
     path("unpaired/", pairings.UnpairedListView.as_view(), name="unpaired"),
     path("reassignment/", pairings.ReassignmentListView.as_view(), name="reassignment"),
+    path("pairings/selected/", pairings.PairSelectedView.as_view(), name="pair_selected"),
     path("teachers/", pairings.TeacherListView.as_view(), name="teacher_list"),
     path("teachers/create/", pairings.TeacherCreateView.as_view(), name="teacher_create"),
+    path("teachers/login-slips/", pairings.TeacherSlipsView.as_view(), name="teacher_slips"),
     path("teachers/import/", pairings.TeacherImportView.as_view(), name="teacher_import"),
     # Visit coverage
     path("coverage/", coverage.CoverageView.as_view(), name="coverage"),

@@ -3,6 +3,7 @@ import django_filters
 from django.utils.translation import gettext_lazy as _
 
 from aid.dropout.models import DropoutCase
+from common.lists import StableOrderingFilter
 from students.filters import visible_regions, visible_schools
 
 
@@ -39,6 +40,18 @@ class CaseFilter(django_filters.FilterSet):
     )
     school = django_filters.ModelChoiceFilter(
         label=_("School"), field_name="student__school", queryset=visible_schools
+    )
+    o = StableOrderingFilter(
+        label=_("Sort by"),
+        fields=(
+            ("student__name", "student"),
+            ("student__school__name", "school"),
+            ("kind", "kind"),
+            ("opened_on", "opened"),
+            ("open_for", "days_open"),  # annotated by the list's queryset (views.case_list_queryset)
+            ("attempt_count", "attempts"),
+            ("last_attempt_on", "last_attempt"),
+        ),
     )
 
     class Meta:

@@ -14,4 +14,5 @@ urlpatterns = [
     path("students/<int:student_pk>/cases/create/", cases.CaseCreateView.as_view(), name="case_create"),
     path("ledgers/", cases.LedgerView.as_view(), name="ledger"),
     path("ledgers/export/", cases.LedgerExportView.as_view(), name="ledger_export"),
+    path("ledgers/print/", cases.LedgerPrintView.as_view(), name="ledger_print"),
 ]

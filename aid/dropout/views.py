@@ -12,7 +12,8 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Max, Prefetch, Q
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Max, Prefetch, Q, Value
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -58,7 +59,14 @@ def case_list_queryset(user):
     return (
         DropoutCase.objects.visible_to(user)
         .select_related("student__school__region")
-        .annotate(attempt_count=Count("attempts"), last_attempt_on=Max("attempts__attempted_on"))
+        .annotate(
+            attempt_count=Count("attempts"),
+            last_attempt_on=Max("attempts__attempted_on"),
+            # As DropoutCase.days_open counts, for sorting by it.
+            open_for=ExpressionWrapper(
+                Coalesce("closed_on", Value(timezone.localdate())) - F("opened_on"), output_field=DurationField()
+            ),
+        )
         .prefetch_related(Prefetch("responsibles", queryset=CaseResponsible.objects.order_by("pk")))
         .order_by("opened_on", "pk")  # a GROUP BY ignores Meta.ordering
     )
@@ -432,6 +440,46 @@ class LedgerView(LedgerMixin, TemplateView):
             export_query=urlencode({"kind": ledger.kind, "period": ledger.period.label}),
         )
         return self.render_to_response(self.get_context_data(**context))
+
+
+class LedgerPrintView(LedgerMixin, TemplateView):
+    """The whole ledger on landscape A4 sheets, its columns as wide as the export's;
+    logged as its export is, since it carries the same personal data."""
+
+    permission = (EXPORT, LEDGERS)
+
+    template_name = "aid/ledger_print.html"
+
+    def get(self, request, *args, **kwargs):
+        today = timezone.localdate()
+        form = self.get_form(today)
+        if not form.is_valid():
+            return redirect(f"{reverse('aid:ledger')}?{request.GET.urlencode()}")
+        ledger = self.get_ledger(form, today)
+        log_export(
+            user=request.user, list_name=f"ledger_{ledger.kind}", query=request.GET.urlencode(),
+            row_count=len(ledger.rows),
+        )
+        total_width = sum(column.width for column in ledger.columns) or 1
+        columns = [
+            (column, round(100 * column.width / total_width, 1), print_class(column)) for column in ledger.columns
+        ]
+        rows = [
+            [(value, css) for (_column, _width, css), value in zip(columns, map(shown, values), strict=True)]
+            for values in ledger.rows
+        ]
+        return self.render_to_response(self.get_context_data(ledger=ledger, columns=columns, rows=rows))
+
+
+# Columns this narrow in the export hold one short value (a name, an ID number, a date):
+# on paper they never wrap; wider ones (schools, reasons, attempts) wrap in their width.
+NARROW_COLUMN = 21
+
+
+def print_class(column):
+    if column.number_format and column.number_format != DATE_FORMAT:
+        return "num"
+    return "nowrap" if column.width <= NARROW_COLUMN else ""
 
 
 class LedgerExportView(LedgerMixin, View):

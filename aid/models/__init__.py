@@ -18,6 +18,7 @@ from aid.dropout.models import (  # noqa: F401
     DropoutCaseQuerySet,
     PersuasionAttempt,
 )
+from aid.evidence.models import Attachment, AttachmentQuerySet  # noqa: F401
 from aid.reference.models import (  # noqa: F401
     AidProgram,
     ChecklistItem,

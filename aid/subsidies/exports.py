@@ -73,13 +73,7 @@ def roster_workbook(*, batch, school, lines, total, user):
     ])
     write_header(sheet, 3, columns)
     row = 4
-    for number, line in enumerate(lines, start=1):
-        student = line.student
-        id_number = id_number_for(user, student.id_number)
-        values = [
-            number, student.name, student.get_gender_display(), id_number, line.get_stage_display(),
-            student.get_grade_display(), student.class_name, line.amount, "", roster_note(line),
-        ]
+    for values in roster_rows(lines, user):
         for column, value in enumerate(values, start=1):
             put_cell(sheet, row, column, value)
         sheet.row_dimensions[row].height = SIGNING_ROW_HEIGHT
@@ -101,6 +95,17 @@ def roster_workbook(*, batch, school, lines, total, user):
     ])
     set_a4_print(sheet, columns, title_rows="1:3", orientation="portrait")
     return workbook
+
+
+def roster_rows(lines, user):
+    """The roster's rows in roster_columns() order, as the workbook and the print page show them."""
+    for number, line in enumerate(lines, start=1):
+        student = line.student
+        yield [
+            number, student.name, student.get_gender_display(), id_number_for(user, student.id_number),
+            line.get_stage_display(), student.get_grade_display(), student.class_name, line.amount, "",
+            roster_note(line),
+        ]
 
 
 def roster_note(line):

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from aid.reference.models import AidProgram, Term
 from aid.subsidies.models import DisbursementBatch, DisbursementLine
+from common.lists import StableOrderingFilter
 from students.models import School, Student
 
 
@@ -14,6 +15,18 @@ class BatchFilter(django_filters.FilterSet):
     )
     term = django_filters.ModelChoiceFilter(label=_("Term"), queryset=Term.objects.all())
     state = django_filters.ChoiceFilter(label=_("State"), choices=DisbursementBatch.State.choices)
+    o = StableOrderingFilter(
+        label=_("Sort by"),
+        fields=(
+            ("program__name", "program"),
+            ("term__starts_on", "term"),
+            ("region__code", "region"),
+            ("state", "state"),
+            ("planned_count", "students"),
+            ("planned_amount", "planned"),
+            ("paid_amount", "paid"),
+        ),
+    )
 
     class Meta:
         model = DisbursementBatch

@@ -138,3 +138,51 @@ class FindingResolveForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["student"].queryset = Student.objects.visible_to(user)
+
+
+class FindingsBulkForm(forms.Form):
+    """Several findings of one kind at once: resolved with one note, or (students eligible
+    but not included) added to a draft batch of the same program and term."""
+
+    RESOLVE = "resolve"
+    ADD_TO_BATCH = "add_to_batch"
+
+    program = forms.ModelChoiceField(queryset=AidProgram.objects.all(), widget=forms.HiddenInput)
+    term = forms.ModelChoiceField(queryset=Term.objects.all(), widget=forms.HiddenInput)
+    kind = forms.ChoiceField(choices=PrecisionResolution.Kind.choices, widget=forms.HiddenInput)
+    action = forms.ChoiceField(choices=[(RESOLVE, RESOLVE), (ADD_TO_BATCH, ADD_TO_BATCH)])
+    students = forms.ModelMultipleChoiceField(
+        queryset=Student.objects.none(),
+        error_messages={
+            "required": _("Tick the findings to act on."),
+            "invalid_choice": _("A ticked student is not in your scope; nothing was changed."),
+        },
+    )
+    note = forms.CharField(
+        label=_("What was found and done"),
+        max_length=300,
+        required=False,
+        help_text=_("Kept with each ticked finding, or as the reason each student is added to the batch."),
+    )
+    batch = forms.ModelChoiceField(label=_("Draft batch"), queryset=DisbursementBatch.objects.none(), required=False)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["students"].queryset = Student.objects.visible_to(user)
+        self.fields["batch"].queryset = DisbursementBatch.objects.visible_to(user).filter(
+            state=DisbursementBatch.State.DRAFT
+        ).select_related("program", "term", "region")
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("note", "").strip():
+            self.add_error("note", _("Say what was found and done."))
+        if data.get("action") == self.ADD_TO_BATCH:
+            batch = data.get("batch")
+            if data.get("kind") != PrecisionResolution.Kind.MISSED:
+                self.add_error(None, _("Only students eligible but not included can be added to a batch."))
+            elif batch is None:
+                self.add_error("batch", _("Choose the draft batch to add the students to."))
+            elif (batch.program_id, batch.term_id) != (getattr(data.get("program"), "pk", None), getattr(data.get("term"), "pk", None)):
+                self.add_error("batch", _("Choose a batch of this program and term."))
+        return data

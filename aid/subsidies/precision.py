@@ -7,6 +7,7 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import Count, Exists, Min, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -213,17 +214,28 @@ def paid_off_roster(lines):
 
 def finding_resolve(*, actor, program, term, kind, student, note):
     """Record what a person found about a finding; it then shows as resolved."""
+    return findings_resolve(actor=actor, program=program, term=term, kind=kind, students=[student], note=note)[0]
+
+
+@transaction.atomic
+def findings_resolve(*, actor, program, term, kind, students, note):
+    """The same note for several findings of one kind (the precision page's bulk action):
+    all of them, or none when one student is outside the actor's scope."""
     if not permissions.may(actor, permissions.ADD, PrecisionResolution):
         raise PermissionDenied
-    if not Student.objects.visible_to(actor).filter(pk=student.pk).exists():
+    student_ids = {student.pk for student in students}
+    if Student.objects.visible_to(actor).filter(pk__in=student_ids).count() != len(student_ids):
         raise PermissionDenied
     if not note.strip():
         raise ValidationError({"note": gettext("Say what was found and done.")})
-    resolution, _created = PrecisionResolution.objects.update_or_create(
-        program=program, term=term, kind=kind, student=student,
-        defaults={"note": note.strip(), "resolved_by": actor, "resolved_at": timezone.now()},
-    )
-    return resolution
+    resolutions = []
+    for student in students:
+        resolution, _created = PrecisionResolution.objects.update_or_create(
+            program=program, term=term, kind=kind, student=student,
+            defaults={"note": note.strip(), "resolved_by": actor, "resolved_at": timezone.now()},
+        )
+        resolutions.append(resolution)
+    return resolutions
 
 
 def findings_open_longer_than(user, term, prepared_before, open_findings):

@@ -225,6 +225,23 @@ def line_add(*, actor, batch, student, reason, expected_version):
 
 
 @transaction.atomic
+def lines_add(*, actor, batch, students, reason):
+    """Several students the generation left out (漏发 findings) added to a draft batch with
+    one reason: all of them, or none, with a message naming each one that cannot be added."""
+    batch = _draft(actor, batch, None)
+    errors = []
+    lines = []
+    for student in students:
+        try:
+            lines.append(line_add(actor=actor, batch=batch, student=student, reason=reason, expected_version=None))
+        except ValidationError as error:
+            errors.extend(error.messages)
+    if errors:
+        raise ValidationError(errors)
+    return lines
+
+
+@transaction.atomic
 def line_set_amount(*, actor, line, amount, reason, expected_version, seen_version=None):
     with _naming_line_changes(line, seen_version, amount=amount, amount_reason=reason.strip()):
         batch = _draft(actor, line.batch, expected_version)

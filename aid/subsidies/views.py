@@ -17,10 +17,10 @@ from django.core.paginator import Paginator
 from django.db.models import Count, DecimalField, Exists, Max, OuterRef, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views import View
 from django.views.generic import FormView, TemplateView
 from django_filters.views import FilterView
@@ -30,11 +30,14 @@ from aid.subsidies import services as d
 from aid.subsidies.exports import (
     finding_description,
     precision_workbook,
+    roster_columns,
+    roster_rows,
     roster_workbook,
     summary_workbook,
 )
 from aid.subsidies.filters import BatchFilter, LineFilter
 from aid.subsidies.forms import (
+    FindingsBulkForm,
     BatchCreateForm,
     BatchMoveForm,
     FindingResolveForm,
@@ -50,7 +53,7 @@ from aid.subsidies.models import (
     DisbursementLine,
     PrecisionResolution,
 )
-from aid.subsidies.precision import finding_resolve, precision_report
+from aid.subsidies.precision import finding_resolve, findings_resolve, precision_report
 from common.excel import (
     COUNT_FORMAT,
     DATE_FORMAT,
@@ -277,8 +280,12 @@ class BatchPageMixin(BatchStaffMixin, TemplateView):
             .order_by("school__name")
         )
         confirmations = {c.school_id: c for c in batch.confirmations.select_related("confirmed_by")}
+        signed_pages = {}
+        for page in batch.signed_rosters.visible_to(self.request.user).select_related("uploaded_by"):
+            signed_pages.setdefault(page.school_id, []).append(page)
         for row in rows:
             row["confirmation"] = confirmations.get(row["school_id"])
+            row["signed_pages"] = signed_pages.get(row["school_id"], [])
         return rows
 
     def moves(self, batch, failed_form):
@@ -490,8 +497,25 @@ class RosterExportView(BatchStaffMixin, View):
 
     def get(self, request, pk):
         user = request.user
+        batch, school, lines, total = self.roster(pk)
+        log_export(
+            user=user,
+            list_name="batch_roster",
+            query=urlencode({"batch": batch.pk, "school": school.pk}),
+            row_count=total["count"],
+        )
+        return self.respond(batch=batch, school=school, lines=lines, total=total)
+
+    def respond(self, *, batch, school, lines, total):
+        workbook = roster_workbook(batch=batch, school=school, lines=lines, total=total, user=self.request.user)
+        return xlsx_response(workbook, f"花名册_{school.name}_{batch.term.name}_{batch.program.name}.xlsx")
+
+    def roster(self, pk):
+        """The batch, the school (404 outside the scope), its lines to sign for, and their
+        count and sum computed by the database."""
+        user = self.request.user
         batch = self.get_batch(pk)
-        school_pk = request.GET.get("school") or user.school_id
+        school_pk = self.request.GET.get("school") or user.school_id
         if not str(school_pk).isdigit():
             raise Http404
         schools = School.objects.visible_to(user).filter(pk__in=batch.lines.values("school_id"))
@@ -506,14 +530,24 @@ class RosterExportView(BatchStaffMixin, View):
         total = lines.aggregate(
             count=Count("pk"), amount=Coalesce(Sum("amount"), Value(Decimal("0.00")), output_field=MONEY)
         )
-        workbook = roster_workbook(batch=batch, school=school, lines=lines, total=total, user=user)
-        log_export(
-            user=user,
-            list_name="batch_roster",
-            query=urlencode({"batch": batch.pk, "school": school.pk}),
-            row_count=total["count"],
-        )
-        return xlsx_response(workbook, f"花名册_{school.name}_{batch.term.name}_{batch.program.name}.xlsx")
+        return batch, school, lines, total
+
+
+class RosterPrintView(RosterExportView):
+    """The same signature roster as an A4 page to print and sign (logged as its export is)."""
+
+    def respond(self, *, batch, school, lines, total):
+        preparers = [batch.prepared_by]
+        if batch.submitted_by_id and batch.submitted_by_id != batch.prepared_by_id:
+            preparers.append(batch.submitted_by)
+        return render(self.request, "aid/batch_roster_print.html", {
+            "batch": batch,
+            "school": school,
+            "columns": roster_columns(),
+            "rows": roster_rows(lines, self.request.user),
+            "total": total,
+            "preparers": preparers,
+        })
 
 
 class SummaryExportView(BatchStaffMixin, View):
@@ -591,6 +625,7 @@ class PrecisionView(PrecisionMixin, TemplateView):
             program=program,
             term=term,
             may_resolve=FindingResolveView.allows(user),
+            bulk_form=context.get("bulk_form"),
         )
         if program is None or term is None:
             return context
@@ -609,6 +644,11 @@ class PrecisionView(PrecisionMixin, TemplateView):
         for finding in report.resolved:
             finding.description = finding_description(finding)
         context.update(
+            draft_batches=list(
+                DisbursementBatch.objects.visible_to(user)
+                .filter(program=program, term=term, state=DisbursementBatch.State.DRAFT)
+                .select_related("region")
+            ),
             sections=sections,
             resolved=report.resolved,
             open_count=report.open_count(),
@@ -639,6 +679,45 @@ class FindingResolveView(PrecisionView):
                 query = urlencode({"program": data["program"].pk, "term": data["term"].pk})
                 return redirect(f"{reverse('aid:precision')}?{query}")
         return self.render_to_response(self.get_context_data(resolve_form=form), status=400)
+
+
+class FindingsBulkView(PrecisionView):
+    """The ticked findings of one kind: resolved with one note, or their students added
+    to a draft batch; then back to the checks. A student outside the user's scope refuses
+    the whole request with a message."""
+
+    permission = (ADD, PrecisionResolution)
+
+    http_method_names = ["post"]
+
+    def post(self, request, *args, **kwargs):
+        form = FindingsBulkForm(request.POST, user=request.user)
+        if form.is_valid():
+            data = form.cleaned_data
+            students = list(data["students"])
+            try:
+                if data["action"] == FindingsBulkForm.ADD_TO_BATCH:
+                    d.lines_add(actor=request.user, batch=data["batch"], students=students, reason=data["note"])
+                    message = ngettext(
+                        "%(count)d student was added to the batch.",
+                        "%(count)d students were added to the batch.",
+                        len(students),
+                    )
+                else:
+                    findings_resolve(
+                        actor=request.user, program=data["program"], term=data["term"], kind=data["kind"],
+                        students=students, note=data["note"],
+                    )
+                    message = ngettext(
+                        "%(count)d finding is resolved.", "%(count)d findings are resolved.", len(students)
+                    )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(request, message % {"count": len(students)})
+                query = urlencode({"program": data["program"].pk, "term": data["term"].pk})
+                return redirect(f"{reverse('aid:precision')}?{query}#kind-{data['kind']}")
+        return self.render_to_response(self.get_context_data(bulk_form=form), status=400)
 
 
 class PrecisionExportView(PrecisionMixin, View):

@@ -13,6 +13,7 @@ from django.core.validators import MinValueValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from aid.evidence.forms import PhotosField
 from aid.supervision import services as supervision
 from aid.supervision.models import GridGroup, SchoolProject
 from common.locking import VersionedForm
@@ -188,6 +189,10 @@ class ReportForm(VersionedForm):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 4}),
         error_messages={"required": _("Say what the school did.")},
+    )
+    photos = PhotosField(
+        label=_("Photos of the work done"),
+        help_text=_("Up to 6 photos, each at most 10 MB; the camera opens on a phone."),
     )
 
 

@@ -25,6 +25,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
+from aid.evidence.models import Attachment
+from aid.evidence.services import attachments_add
 from aid.reference.models import ChecklistItem
 from aid.supervision.models import (
     ChecklistAnswer,
@@ -437,8 +439,9 @@ def _move(locked, action, seen_version):
 
 
 @transaction.atomic
-def rectification_report(*, actor, rectification, report, seen_version=None):
-    """The school says what it did; the grid then closes or reopens the item."""
+def rectification_report(*, actor, rectification, report, seen_version=None, photos=()):
+    """The school says what it did, with photos of the work (PreparedImage) if it has
+    them; the grid then closes or reopens the item."""
     if not report.strip():
         raise ValidationError({"report": _("Say what the school did.")})
     locked = _locked(actor, rectification, may_report)
@@ -446,6 +449,7 @@ def rectification_report(*, actor, rectification, report, seen_version=None):
     _move(locked, "report", seen_version)
     locked.reported_at = timezone.now()
     locked.save()
+    attachments_add(actor=actor, pictures=photos, kind=Attachment.Kind.RECTIFICATION_PHOTO, rectification=locked)
     notices.rectification_reported(locked)
     return locked
 

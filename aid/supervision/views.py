@@ -453,6 +453,7 @@ class RectificationUpdateView(StaffViewMixin, TemplateView):
             inspection=rectification.inspection,
             action_forms=forms,
             history=history_entries(rectification, user, excluded_fields=["reported_at"]),
+            photos=rectification.photos.select_related("uploaded_by"),
         )
         return self.render_to_response(context, status=status)
 
@@ -463,7 +464,7 @@ class RectificationUpdateView(StaffViewMixin, TemplateView):
         action = request.POST.get("action")
         if action not in self.forms:
             return HttpResponseBadRequest()
-        form = self.forms[action](request.POST)
+        form = self.forms[action](request.POST, request.FILES)
         if form.is_valid():
             data = dict(form.cleaned_data)
             seen_version = data.pop("seen")

@@ -177,6 +177,7 @@ DEMO_MUST_CHANGE_PASSWORD = env_bool("DEMO_MUST_CHANGE_PASSWORD", False)
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["config.formats"]  # amounts grouped by thousands in Chinese too
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True

@@ -5,7 +5,9 @@
  * is: when the connection drops, a message says so and the teacher submits again later;
  * when the server sends the form back with errors (400), it replaces this one; when the
  * session has expired, the login page comes next and, after logging in, this form again,
- * where the draft is restored. Plain JavaScript, no library.
+ * where the draft is restored. Photos cannot be kept in localStorage: they stay chosen
+ * while the page is open (also when the form comes back with errors elsewhere), and the
+ * page says so when the connection drops. Plain JavaScript, no library.
  */
 (function () {
   "use strict";
@@ -81,11 +83,32 @@
     document.getElementById(id).hidden = true;
   }
 
+  function fileInputs(form) {
+    return Array.prototype.slice.call(form.querySelectorAll('input[type="file"]'));
+  }
+
+  function hasPhotos(form) {
+    return fileInputs(form).some(function (input) { return input.files && input.files.length > 0; });
+  }
+
+  // Photos the server did not refuse stay chosen in the form it sent back.
+  function keepPhotos(oldForm, newForm) {
+    fileInputs(oldForm).forEach(function (oldInput) {
+      var newInput = newForm.querySelector('input[type="file"][name="' + oldInput.name + '"]');
+      if (!newInput || !oldInput.files || !oldInput.files.length) return;
+      if (newInput.closest(".has-error")) return;
+      try { newInput.files = oldInput.files; } catch (error) { /* an old browser: choose again */ }
+    });
+  }
+
   function replacePage(html) {
+    var oldForm = document.getElementById("visit-form");
     var page = new DOMParser().parseFromString(html, "text/html");
     var main = page.querySelector("main");
     document.querySelector("main").replaceWith(main);
-    setUp(document.getElementById("visit-form"));
+    var newForm = document.getElementById("visit-form");
+    keepPhotos(oldForm, newForm);
+    setUp(newForm);
     var error = document.querySelector(".has-error, .errorlist");
     if (error) error.scrollIntoView({ block: "center" });
   }
@@ -110,6 +133,7 @@
       })
       .catch(function () {
         button.disabled = false;
+        document.getElementById("offline-photos").hidden = !hasPhotos(form);
         show("offline-message");
       });
   }

@@ -1,5 +1,6 @@
 """Template helpers: masking by role and sortable, filter-preserving links."""
 from django import template
+from django.utils.html import format_html_join
 from django.utils.translation import gettext as _
 
 from common import masking
@@ -48,3 +49,14 @@ def page_url(context, number):
 @register.filter
 def yes_no(value):
     return _("Yes") if value else _("No")
+
+
+@register.simple_tag(takes_context=True)
+def query_inputs(context, *left_out):
+    """Hidden inputs carrying the current query string but `left_out`, so that a small GET
+    form (the page jump) keeps the list's filter and order."""
+    query = context["request"].GET
+    return format_html_join(
+        "", '<input type="hidden" name="{}" value="{}">',
+        ((name, value) for name, values in query.lists() if name not in left_out for value in values),
+    )

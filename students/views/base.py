@@ -6,16 +6,18 @@ from django.shortcuts import redirect
 from django.utils import timezone
 
 from common.excel import SHEET_TITLE_LENGTH, sheet_safe, stream_xlsx, write_xlsx
+from common.lists import ListPagination
 from jobs import services as jobs
 
 from .. import permissions
 from ..exports import log_export
 
 
-class StaffViewMixin(LoginRequiredMixin):
+class StaffViewMixin(ListPagination, LoginRequiredMixin):
     """Login required, and the user's role must hold `permission`: an (action, kind) pair
     of the permission table, e.g. `(permissions.VIEW, Student)`. A view that names no
-    permission is refused to everyone (deny by default; a test walks every URL).
+    permission is refused to everyone (deny by default; a test walks every URL). List
+    pages page as common.lists.ListPagination says.
 
     The role check comes first; the record check follows in the view, which starts every
     queryset from `visible_to(user)`, so a record outside the user's scope is a 404.

@@ -3,6 +3,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Q
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -12,7 +13,7 @@ from django_filters.views import FilterView
 from common.excel import COUNT_FORMAT, ExportColumn
 from common.locking import EditConflict
 from common.masking import id_number_for
-from students.permissions import ADD, CHANGE, VIEW
+from students.permissions import ADD, CHANGE, EXPORT, VIEW
 
 from .. import hooks, idnumber, services
 from ..choices import IN_SCHOOL_STATUSES, Stage
@@ -52,13 +53,35 @@ class StudentListView(StaffViewMixin, ExcelExportMixin, FilterView):
         kwargs["data"] = self.request.GET  # always bound, so the roster default applies
         return kwargs
 
+    def get_filterset(self, filterset_class):
+        """A ticked student outside the user's scope answers 404, as their page would."""
+        filterset = super().get_filterset(filterset_class)
+        if "id" in self.request.GET and not filterset.is_valid() and "id" in filterset.errors:
+            raise Http404
+        return filterset
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         query = self.request.GET
         context["more_filters_used"] = any(
             query.get(name) for name in self.filterset.form.fields
-            if name not in StudentFilter.main_fields and name != "o"
+            if name not in StudentFilter.main_fields and name not in ("o", "id")
         )
+        context["selection_actions"] = hooks.selection_actions(self.request.user)
+        return context
+
+
+class StudentPrintView(StudentListView):
+    """The ticked students (or the list as filtered, up to `paginate_by`) on A4 sheets."""
+
+    permission = (EXPORT, Student)
+
+    template_name = "students/student_print.html"
+    paginate_by = 500
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        self.log_this_export(len(context["students"]))  # the same personal data as the export
         return context
 
 

@@ -11,7 +11,10 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views import View
@@ -20,6 +23,8 @@ from django_filters.views import FilterView
 
 from aid.casework import services, teacher_import
 from aid.casework.forms import (
+    PairSelectedForm,
+    TeacherSlipsForm,
     BulkPairingForm,
     PairingAssignForm,
     PairingEndForm,
@@ -30,6 +35,7 @@ from aid.casework.forms import (
 )
 from aid.casework.models import Pairing
 from common.excel import DATE_FORMAT, WHOLE_NUMBER, ExportColumn
+from common.lists import StableOrderingFilter
 from students.choices import Grade, Role, Stage
 from students.filters import DistributionFilter, visible_schools
 from students.models import School, Student
@@ -102,6 +108,73 @@ class PairingAssignView(StaffViewMixin, TemplateView):
                 )
                 return redirect(self.student)
         return self.render_form(form, status=400)
+
+
+class PairSelectedView(StaffViewMixin, TemplateView):
+    """The students ticked on the student list (?id=…), paired with one teacher of their
+    school. A ticked student outside the user's scope (or off the roster) answers 404."""
+
+    permission = (ADD, Pairing)
+
+    template_name = "aid/pair_selected.html"
+
+    def ticked(self, ids):
+        if not ids or not all(str(pk).isdigit() for pk in ids):
+            raise Http404
+        students = list(
+            Student.objects.visible_to(self.request.user).on_roster().filter(pk__in=ids)
+            .select_related("school").order_by("school__name", "grade", "class_name", "name", "pk")
+        )
+        if len(students) != len(set(ids)):
+            raise Http404
+        return students
+
+    def get_form(self, data=None, students=()):
+        return PairSelectedForm(
+            data, user=self.request.user, teachers=services.pairing_teachers(self.request.user),
+            initial={"students": students},
+        )
+
+    def render_form(self, students, form, status=200):
+        current = {
+            pairing.student_id: pairing.teacher
+            for pairing in Pairing.objects.active().filter(student__in=students).select_related("teacher")
+        }
+        rows = [(student, current.get(student.pk)) for student in students]
+        return self.render_to_response(self.get_context_data(rows=rows, form=form), status=status)
+
+    def get(self, request, *args, **kwargs):
+        students = self.ticked(request.GET.getlist("id"))
+        return self.render_form(students, self.get_form(students=students))
+
+    def post(self, request, *args, **kwargs):
+        students = self.ticked(request.POST.getlist("students"))
+        form = self.get_form(request.POST)
+        if form.is_valid():
+            teacher = form.cleaned_data["teacher"]
+            try:
+                services.pairing_assign(
+                    actor=request.user, students=students, teacher=teacher,
+                    started_on=form.cleaned_data["started_on"], reason=form.cleaned_data["reason"].strip(),
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                message = ngettext(
+                    "%(count)s student is now paired with %(teacher)s.",
+                    "%(count)s students are now paired with %(teacher)s.",
+                    len(students),
+                )
+                messages.success(request, message % {"count": len(students), "teacher": teacher})
+                return redirect("students:student_list")
+        return self.render_form(students, form, status=400)
+
+
+def pair_selected_action(user):
+    """The student list's "pair" button for the ticked students (students.hooks)."""
+    if PairSelectedView.allows(user):
+        return _("Pair with a teacher"), reverse("aid:pair_selected")
+    return None
 
 
 class PairingEndView(StaffViewMixin, TemplateView):
@@ -305,6 +378,16 @@ class TeacherFilter(django_filters.FilterSet):
         widget=forms.TextInput(attrs={"placeholder": gettext_lazy("Name, mobile phone or subject")}),
     )
     school = django_filters.ModelChoiceFilter(label=gettext_lazy("School"), queryset=visible_schools)
+    o = StableOrderingFilter(
+        label=gettext_lazy("Sort by"),
+        fields=(
+            ("full_name", "name"),
+            ("username", "login"),
+            ("subject", "subject"),
+            ("school__name", "school"),
+            ("active_pairings", "paired"),
+        ),
+    )
 
     class Meta:
         model = User
@@ -386,6 +469,30 @@ class TeacherListView(StaffViewMixin, ExcelExportMixin, FilterView):
                 for error in errors:
                     messages.error(request, error)
         return redirect(request.get_full_path())
+
+
+class TeacherSlipsView(StaffViewMixin, View):
+    """One-time passwords for the teachers ticked on the teacher list, shown once on an
+    A4 sheet of login slips to cut and hand out (never stored in the clear, never cached);
+    each teacher chooses their own password at the first login."""
+
+    permission = (ADD, User)
+
+    def post(self, request):
+        form = TeacherSlipsForm(request.POST, user=request.user)
+        if not form.is_valid():
+            for error in form.errors.get("teachers", []):
+                messages.error(request, error)
+            return redirect(request.POST.get("back") if _is_teacher_list(request.POST.get("back")) else "aid:teacher_list")
+        issued = services.teachers_issue_one_time_passwords(actor=request.user, teachers=form.cleaned_data["teachers"])
+        response = render(request, "aid/teacher_slips.html", {"slips": issued, "login_url": request.build_absolute_uri("/")})
+        patch_cache_control(response, private=True, no_store=True, max_age=0)
+        return response
+
+
+def _is_teacher_list(path):
+    """Only the teacher list (with its filter) is a place to go back to."""
+    return bool(path) and path.split("?")[0] == reverse("aid:teacher_list")
 
 
 class TeacherCreateView(StaffViewMixin, FormView):

@@ -78,6 +78,7 @@ class VisitFormView(StaffViewMixin, TemplateView):
             offered |= Q(pk__in=self.visit.deliveries.values("item_id"))
         return VisitForm(
             self.request.POST if self.request.method == "POST" else None,
+            self.request.FILES if self.request.method == "POST" else None,
             instance=self.visit or HomeVisit(student=self.student),
             colleagues=services.visit_colleagues(self.student).exclude(pk=author.pk),
             programs=programs_applying_to(self.student),
@@ -94,6 +95,7 @@ class VisitFormView(StaffViewMixin, TemplateView):
             visit=self.visit,
             correction=self.correction,
             draft_key=f"visit-draft:{user.pk}:{target}",
+            saved_photos=self.visit.photos.select_related("uploaded_by") if self.visit else (),
         )
         return self.render_to_response(context, status=status)
 
@@ -161,6 +163,7 @@ class VisitCreateView(VisitFormView):
             other_visitors=form.cleaned_data["other_visitors"],
             policy_answers=form.policy_answers(),
             deliveries=form.deliveries(),
+            photos=form.cleaned_data["photos"],
         )
 
 
@@ -192,6 +195,7 @@ class VisitUpdateView(VisitFormView):
             policy_answers=form.policy_answers(),
             deliveries=form.deliveries(),
             reason=form.cleaned_data.get("reason", ""),
+            photos=form.cleaned_data["photos"],
         )
 
 
@@ -243,6 +247,7 @@ class VisitDetailView(StaffViewMixin, DetailView):
             policy_checks=visit.policy_checks.select_related("program").order_by("program__name"),
             deliveries=visit.deliveries.select_related("item").order_by("item__name"),
             other_visitors=visit.other_visitors.order_by("full_name"),
+            photos=visit.photos.select_related("uploaded_by"),
             edit_permission=services.visit_edit_permission(self.request.user, visit),
             # A teacher who only took part in the visit sees it, not the student's records.
             student_visible=Student.objects.visible_to(self.request.user)

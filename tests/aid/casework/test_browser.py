@@ -221,3 +221,56 @@ def test_a_refused_submission_shows_the_errors_in_place_and_keeps_the_draft(
     page.fill("input[name=visited_on]", timezone.localdate().isoformat())
     page.click("#visit-form button[type=submit]")
     assert_the_visit_was_saved(page, casework)
+
+
+def test_a_photo_survives_a_dropped_connection_while_the_page_stays_open(
+    phone, live_server, casework, settings, tmp_path
+):
+    """Photos cannot be kept in the draft: the page says so when the signal drops, and the
+    photo still chosen is sent with the visit once the connection is back."""
+    from tests.aid.evidence.pictures import photo_bytes
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    page = phone.new_page()
+    page.goto(f"{live_server.url}/login/")
+    log_in(page, "teacher")
+    page.wait_for_url("**/aid/my-students/")
+    form_url = f"{live_server.url}/aid/students/{casework['due'].pk}/visits/create/"
+    page.goto(form_url)
+    assert page.get_attribute("#id_photos", "capture") == "environment"
+    assert page.locator("#photos-offline-note").is_visible()
+    fill_the_visit(page, casework)
+    page.set_input_files("#id_photos", files=[{"name": "家访.jpg", "mimeType": "image/jpeg", "buffer": photo_bytes()}])
+
+    def drop_the_post(route):
+        if route.request.method == "POST":
+            route.abort("internetdisconnected")
+        else:
+            route.continue_()
+
+    page.route(form_url, drop_the_post)
+    page.click("#visit-form button[type=submit]")
+    page.locator("#offline-message").wait_for(state="visible")
+    assert page.locator("#offline-photos").is_visible()
+    page.unroute(form_url)
+
+    page.click("#visit-form button[type=submit]")
+    page.wait_for_url("**/aid/visits/*/")
+    visit = HomeVisit.objects.get(student=casework["due"])
+    assert visit.photos.count() == 1
+    thumbnail = page.locator("#visit-photos img")
+    thumbnail.scroll_into_view_if_needed()
+    page.wait_for_function("() => { const img = document.querySelector('#visit-photos img'); return img.complete && img.naturalWidth > 0; }")
+
+
+def test_list_filters_fold_on_a_phone_unless_one_is_used(phone, live_server, casework):
+    page = phone.new_page()
+    page.goto(f"{live_server.url}/login/")
+    log_in(page, "teacher")
+    page.wait_for_url("**/aid/my-students/")
+    page.goto(f"{live_server.url}/aid/visits/")
+    fold = page.locator("#visit-filter details.filter-fold")
+    assert fold.count() == 1 and not fold.evaluate("details => details.open")
+    assert page.locator("#visit-filter details.filter-fold > summary").inner_text().strip()  # "Filters", in the page's language
+    page.goto(f"{live_server.url}/aid/visits/?mode=phone")
+    assert page.locator("#visit-filter details.filter-fold").evaluate("details => details.open")

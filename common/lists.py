@@ -1,0 +1,44 @@
+"""How every list page pages and sorts, in one place.
+
+- `ListPagination` (part of every staff view, students.views.base): the page size the user
+  chose (?per_page= one of PAGE_SIZES) and a page number that is forgiving: past the end
+  it shows the last page, and anything that is not a number the first, rather than a 404.
+- `StableOrderingFilter`: django-filter's OrderingFilter that ends every order with the
+  primary key, so that rows of equal value never repeat or vanish between pages.
+"""
+import django_filters
+
+PAGE_SIZES = (25, 50, 100, 200)
+
+
+class ListPagination:
+    """For views with MultipleObjectMixin (ListView, FilterView); inert in others."""
+
+    def get_paginate_by(self, queryset):
+        default = super().get_paginate_by(queryset)
+        if default is None:
+            return None
+        chosen = self.request.GET.get("per_page", "")
+        return int(chosen) if chosen.isdigit() and int(chosen) in PAGE_SIZES else default
+
+    def paginate_queryset(self, queryset, page_size):
+        paginator = self.get_paginator(
+            queryset, page_size, orphans=self.get_paginate_orphans(),
+            allow_empty_first_page=self.get_allow_empty(),
+        )
+        page = paginator.get_page(self.request.GET.get(self.page_kwarg))
+        return paginator, page, page.object_list, page.has_other_pages()
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        if getattr(self, "paginate_by", None):  # the page size select (_pagination.html)
+            context["page_sizes"] = PAGE_SIZES
+        return context
+
+
+class StableOrderingFilter(django_filters.OrderingFilter):
+    def filter(self, queryset, value):
+        queryset = super().filter(queryset, value)
+        if value:
+            queryset = queryset.order_by(*queryset.query.order_by, "-pk" if value[0].startswith("-") else "pk")
+        return queryset
