@@ -60,6 +60,17 @@ class DistributionFilter(django_filters.FilterSet):
         return queryset.filter(school__region__code__startswith=region.code)
 
 
+SORT_FIELDS = (
+    ("name", "name"),
+    ("school__name", "school"),
+    ("stage", "stage"),
+    ("grade", "grade"),
+    ("status", "status"),
+    ("birth_date", "birth_date"),
+    ("updated_at", "updated"),
+)
+
+
 class StudentFilter(DistributionFilter):
     # Shown first; the others fold under "more filters" on a small screen.
     main_fields = ("q", "region", "school", "stage")
@@ -85,25 +96,25 @@ class StudentFilter(DistributionFilter):
         choices=HouseholdCategory.choices,
     )
     roster = RosterFilter(label=_("Roster"))
-    o = django_filters.OrderingFilter(
-        label=_("Sort by"),
-        fields=(
-            ("name", "name"),
-            ("school__name", "school"),
-            ("stage", "stage"),
-            ("grade", "grade"),
-            ("status", "status"),
-            ("birth_date", "birth_date"),
-            ("updated_at", "updated"),
-        ),
-    )
+    o = django_filters.OrderingFilter(label=_("Sort by"), fields=SORT_FIELDS)
 
     class Meta:
         model = Student
         fields = []
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.request is not None and not self.request.user.sees_full_id_numbers:
+            # Sorted by birth date, a year's students would give their hidden dates away
+            # by their places in the list.
+            ordering = self.filters["o"]  # this filterset's own copy
+            del ordering.param_map["birth_date"]
+            ordering.extra["choices"] = [
+                choice for choice in ordering.extra["choices"] if choice[0].lstrip("-") != "birth_date"
+            ]
+
     def filter_search(self, queryset, name, value):
-        return queryset.search(value)
+        return queryset.search(value, full_numbers=self.request.user.sees_full_id_numbers)
 
     def filter_in_school(self, queryset, name, value):
         in_school = queryset.in_school()

@@ -295,7 +295,7 @@ class BatchPageMixin(BatchStaffMixin, TemplateView):
         user = self.request.user
         schools = School.objects.visible_to(user).filter(pk__in=batch.lines.values("school_id"))
         ordered = lines.select_related("student", "school").order_by("school__name", "school_id", "student__name", "pk")
-        filterset = LineFilter(self.request.GET, queryset=ordered, schools=schools)
+        filterset = LineFilter(self.request.GET, queryset=ordered, schools=schools, request=self.request)
         page = Paginator(filterset.qs, self.lines_per_page).get_page(self.request.GET.get("page"))
         results = d.RESULTS_ALLOWED.get(batch.state, {}) if d.is_bureau_admin(user) else {}
         for line in page.object_list:
