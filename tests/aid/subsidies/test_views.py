@@ -295,11 +295,11 @@ def test_batch_page_takes_a_fixed_number_of_queries(client, county, program, peo
         ))
     batch = d.batch_create(actor=people["preparer"], program=program, term=county["term"], region=county["county"])
     client = login(client, people["preparer"])
-    with django_assert_max_num_queries(11):
+    with django_assert_max_num_queries(12):
         response = client.get(batch.get_absolute_url())
     assert response.status_code == 200
     assert len(response.context["lines"]) == min(5 + extra, 100)
-    with django_assert_max_num_queries(11):
+    with django_assert_max_num_queries(12):
         client.get(batch.get_absolute_url() + "?page=2")
 
 
@@ -485,6 +485,45 @@ def test_the_preparer_forcing_an_approval_is_refused(client, people, batch):
     response = post_move(login(client, people["preparer"]), batch, "approved")
     assert response.status_code == 400
     assert fresh(batch).state == State.SUBMITTED and batch.approved_by is None
+
+
+def test_the_approval_page_says_who_did_what_and_refuses_a_line_editor(client, county, people, batch):
+    line = batch.lines.filter(school=county["primary"]).first()
+    d.line_set_amount(actor=people["approver"], line=line, amount="400.00", reason="只住宿半学期", expected_version=batch.version)
+    d.line_remove(
+        actor=people["first_admin"], line=batch.lines.exclude(pk=line.pk).filter(school=county["primary"]).first(),
+        reason="重复", expected_version=fresh(batch).version,
+    )
+    submitted(batch, people)
+    page = login(client, people["approver"]).get(batch.get_absolute_url())
+    html = page.content.decode()
+    assert [move["to"] for move in page.context["moves"]] == []
+    assert 'value="approved"' not in html and 'id="approval-barred"' in html
+    editors = {str(editor): editor.line_changes for editor in page.context["line_editors"]}
+    assert editors == {"审核人李": 1, str(people["first_admin"]): 1}
+    facts = html[html.index('id="batch-facts"'):html.index('id="batch-totals"')]
+    assert "经办人张" in facts and "审核人李" in facts and str(people["first_admin"]) in facts
+    assert post_move(login(client, people["approver"]), batch, "approved").status_code == 400
+    assert fresh(batch).state == State.SUBMITTED
+
+    third = BureauAdminFactory(region=county["county"], full_name="审核人赵")
+    assert post_move(login(client, third), batch, "approved").status_code == 302
+    page = login(client, third).get(batch.get_absolute_url())
+    approved_by = page.content.decode().split('id="approved-by">')[1].split("<")[0]
+    assert approved_by == "审核人赵" and 'id="approval-barred"' not in page.content.decode()
+
+
+def test_a_viewer_searches_batch_lines_only_by_the_last_four_it_is_shown(client, people, batch, students):
+    student = students["first"][0]
+    Student.objects.filter(pk=student.pk).update(student_number="G" + student.id_number)
+    viewer = login(client, people["viewer"])
+
+    def found(client, text):
+        return [line.student_id for line in client.get(batch.get_absolute_url(), {"q": text}).context["lines"]]
+
+    assert found(viewer, student.id_number[-4:]) == [student.pk]
+    assert found(viewer, "G" + student.id_number) == [] and found(viewer, student.id_number[-8:]) == []
+    assert found(login(client, people["preparer"]), "G" + student.id_number) == [student.pk]
 
 
 def test_sending_back_needs_a_note(client, people, batch):
