@@ -105,6 +105,10 @@ class StudentFilter(DistributionFilter):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.request is not None and not self.request.user.sees_full_id_numbers:
+            # They search by the last four characters they are shown (StudentQuerySet.search).
+            self.filters["q"].extra["widget"] = forms.TextInput(
+                attrs={"placeholder": _("Name or the last four characters of the ID number")}
+            )
             # Sorted by birth date, a year's students would give their hidden dates away
             # by their places in the list.
             ordering = self.filters["o"]  # this filterset's own copy

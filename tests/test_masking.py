@@ -151,6 +151,8 @@ def test_a_masked_role_searches_by_the_last_four_it_is_shown_and_nothing_longer(
     assert listed(client, q=student.id_number[-8:]) == []
     assert listed(client, q=student.id_number) == []
     assert listed(client, q=student.student_number) == []
+    page = client.get(reverse("students:student_list"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'placeholder="Name or the last four characters of the ID number"' in page
 
 
 def test_the_bureau_searches_by_whole_numbers_and_longer_endings(client, people):
