@@ -242,6 +242,14 @@ def test_an_export_filtered_by_a_record_outside_the_scope_is_a_404(client, peopl
     assert ExportLog.objects.count() == logged  # nothing logged as if the filter applied
 
 
+@pytest.mark.parametrize("url_name", ["students:student_export", "aid:visit_export", "aid:case_export"])
+def test_a_user_of_another_school_exporting_ours_gets_a_404(client, people, county, url_name):
+    client.force_login(people["other_admin"])
+    assert client.get(reverse(url_name), {"school": county["other"].pk}).status_code == 200
+    assert client.get(reverse(url_name), {"school": county["primary"].pk}).status_code == 404
+    assert list(ExportLog.objects.values_list("user", "query")) == [(people["other_admin"].pk, f"school={county['other'].pk}")]
+
+
 def test_an_out_of_scope_project_export_is_a_404(client, people, county):
     client.force_login(people["bureau"])
     url = reverse("aid:project_export")
