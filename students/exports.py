@@ -19,7 +19,7 @@ from common.excel import (
     set_a4_print,
     text_cell,
 )
-from common.masking import mask_id_number, mask_phone
+from common import masking
 
 from . import idnumber
 from .choices import Gender, HouseholdCategory, PovertyCause, Stage
@@ -151,6 +151,19 @@ STUDENT_COLUMNS = (
     ExportColumn("备注", 20),
 )
 
+BIRTH_COLUMN = 3
+STUDENT_NUMBER_COLUMN = 4
+
+
+def student_columns(user):
+    """The student export's columns; a user who sees masked ID numbers gets the birth year."""
+    if user.sees_full_id_numbers:
+        return STUDENT_COLUMNS
+    columns = list(STUDENT_COLUMNS)
+    columns[BIRTH_COLUMN] = ExportColumn("出生年份", 10, "0")
+    return columns
+
+
 STUDENT_EXPORT_FIELDS = (
     "name", "gender", "id_number", "birth_date", "student_number", "school__name", "stage",
     "grade", "class_name", "status", "household__township__name", "household__village",
@@ -178,24 +191,22 @@ def student_export_rows(students, user):
             if row[index]:
                 row[index] = choices.get(row[index], row[index])
         if mask_id:
-            row[2] = mask_id_number(row[2])
+            row[2] = masking.mask_id_number(row[2])
+            row[BIRTH_COLUMN] = row[BIRTH_COLUMN].year
+            row[STUDENT_NUMBER_COLUMN] = masking.mask_id_number(row[STUDENT_NUMBER_COLUMN])
         if mask_phone_number:
-            row[17] = mask_phone(row[17])
+            row[17] = masking.mask_phone(row[17])
         yield row
 
 
 
-def carries_unmasked_personal_data(user):
-    return user.sees_full_id_numbers or user.sees_full_phones
-
-
-
 def log_export(*, user, list_name, query, row_count):
-    """Keep who took personal data out, when, with which filter and how many rows."""
-    if carries_unmasked_personal_data(user):
-        ExportLog.objects.create(
-            user=user, list_name=list_name, query=query[:1000], row_count=row_count
-        )
+    """Keep who took personal data out, when, with which filter, how many rows and
+    whether masked: for every role, masked exports too."""
+    ExportLog.objects.create(
+        user=user, list_name=list_name, query=query[:1000], row_count=row_count,
+        id_numbers_masked=not user.sees_full_id_numbers, phones_masked=not user.sees_full_phones,
+    )
 
 
 

@@ -64,6 +64,17 @@ class DistributionFilter(django_filters.FilterSet):
         return queryset.filter(school__region__code__startswith=region.code)
 
 
+SORT_FIELDS = (
+    ("name", "name"),
+    ("school__name", "school"),
+    ("stage", "stage"),
+    ("grade", "grade"),
+    ("status", "status"),
+    ("birth_date", "birth_date"),
+    ("updated_at", "updated"),
+)
+
+
 class StudentFilter(DistributionFilter):
     # Shown first; the others fold under "more filters" on a small screen.
     main_fields = ("q", "region", "school", "stage")
@@ -94,25 +105,29 @@ class StudentFilter(DistributionFilter):
     id = django_filters.ModelMultipleChoiceFilter(
         queryset=visible_students, method="filter_ticked", widget=forms.MultipleHiddenInput
     )
-    o = django_filters.OrderingFilter(
-        label=_("Sort by"),
-        fields=(
-            ("name", "name"),
-            ("school__name", "school"),
-            ("stage", "stage"),
-            ("grade", "grade"),
-            ("status", "status"),
-            ("birth_date", "birth_date"),
-            ("updated_at", "updated"),
-        ),
-    )
+    o = django_filters.OrderingFilter(label=_("Sort by"), fields=SORT_FIELDS)
 
     class Meta:
         model = Student
         fields = []
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.request is not None and not self.request.user.sees_full_id_numbers:
+            # They search by the last four characters they are shown (StudentQuerySet.search).
+            self.filters["q"].extra["widget"] = forms.TextInput(
+                attrs={"placeholder": _("Name or the last four characters of the ID number")}
+            )
+            # Sorted by birth date, a year's students would give their hidden dates away
+            # by their places in the list.
+            ordering = self.filters["o"]  # this filterset's own copy
+            del ordering.param_map["birth_date"]
+            ordering.extra["choices"] = [
+                choice for choice in ordering.extra["choices"] if choice[0].lstrip("-") != "birth_date"
+            ]
+
     def filter_search(self, queryset, name, value):
-        return queryset.search(value)
+        return queryset.search(value, full_numbers=self.request.user.sees_full_id_numbers)
 
     def filter_ticked(self, queryset, name, students):
         return queryset.filter(pk__in=[student.pk for student in students]) if students else queryset

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from common import masking
 from common.audit import AuditedHistory, append_only
 from common.state_machine import StateMachine
 
@@ -317,13 +318,23 @@ class StudentQuerySet(models.QuerySet):
     def in_school(self):
         return self.filter(status__in=IN_SCHOOL_STATUSES)
 
-    def search(self, text):
-        """Name, student number, or the last digits of the ID number."""
+    def search(self, text, *, full_numbers=True):
+        """Name, student number, or the last digits of the ID number.
+
+        A user who sees masked numbers (`full_numbers=False`) finds by the last digits they
+        are shown and by nothing longer: a search for a whole student number or for more
+        of the ID's end would let them try the hidden birth dates one by one.
+        """
         text = idnumber.normalize(text)
         if not text:
             return self
-        condition = Q(name__icontains=text) | Q(student_number__iexact=text)
-        if len(text) >= 4 and (text[:-1].isdigit() and (text[-1].isdigit() or text[-1] == "X")):
+        condition = Q(name__icontains=text)
+        looks_like_id_ending = text[:-1].isdigit() and (text[-1].isdigit() or text[-1] == "X")
+        if full_numbers:
+            condition |= Q(student_number__iexact=text)
+            if len(text) >= masking.VISIBLE_ID_ENDING and looks_like_id_ending:
+                condition |= Q(id_number__endswith=text)
+        elif len(text) == masking.VISIBLE_ID_ENDING and looks_like_id_ending:
             condition |= Q(id_number__endswith=text)
         return self.filter(condition)
 
@@ -603,14 +614,24 @@ class SnapshotAbsence(models.Model):
 
 class ExportLogQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """Only bureau administrators read the log, for the exports made in their region."""
+        """Only bureau administrators read the log: the exports made by the staff of their
+        region, and by the city or province viewers whose scope takes it in."""
         if not user.is_authenticated:
             return self.none()
         if user.is_superuser:
             return self
         if user.role == Role.BUREAU_ADMIN and user.region_id:
-            return self.filter(staff_of_region(user.region.code))
+            code = user.region.code
+            return self.filter(
+                staff_of_region(code) | Q(user__role=Role.VIEWER, user__region__code__in=_code_prefixes(code))
+            )
         return self.none()
+
+
+def _code_prefixes(code):
+    """The codes of the regions above a region: 3713 and 37 for 371324 (division codes
+    nest by prefix, two digits a level up to the county, three below it)."""
+    return [code[:length] for length in (2, 4, 6, 9) if length < len(code)]
 
 
 # The lists whose exports are logged, by the name they are logged under.
@@ -638,8 +659,9 @@ EXPORTED_LISTS = {
 
 
 class ExportLog(models.Model):
-    """An export that carried unmasked personal data: who, when, what filter, how many rows.
-    Append-only (common.audit); rows leave only after the retention period."""
+    """An export that carried personal data, by any role: who, when, what filter, how many
+    rows, and whether its ID and phone numbers were masked. Append-only (common.audit); rows
+    leave only after the retention period."""
 
     audit_date_field = "exported_at"
 
@@ -648,6 +670,12 @@ class ExportLog(models.Model):
     list_name = models.CharField(_("list"), max_length=50)
     query = models.CharField(_("filter"), max_length=1000, blank=True)
     row_count = models.PositiveIntegerField(_("rows"))
+    id_numbers_masked = models.BooleanField(
+        _("ID numbers masked"),
+        default=False,
+        help_text=_("With them the birth dates (as years) and the student numbers."),
+    )
+    phones_masked = models.BooleanField(_("phone numbers masked"), default=False)
 
     objects = ExportLogQuerySet.as_manager()
 
@@ -659,3 +687,12 @@ class ExportLog(models.Model):
 
     def list_label(self):
         return EXPORTED_LISTS.get(self.list_name, self.list_name)
+
+    def masking_label(self):
+        if self.id_numbers_masked and self.phones_masked:
+            return _("ID and phone numbers masked")
+        if self.id_numbers_masked:
+            return _("ID numbers masked, phone numbers in full")
+        if self.phones_masked:
+            return _("Phone numbers masked, ID numbers in full")
+        return _("In full")

@@ -33,7 +33,7 @@ from common.excel import (
     write_header,
     write_title,
 )
-from common.masking import id_number_for, phone_for
+from common.masking import birth_date_for, id_number_for, phone_for
 
 TITLE_FONT = Font(bold=True, size=16)
 LEFT = Alignment(horizontal="left", vertical="center", wrap_text=True)
@@ -87,6 +87,13 @@ def labelled(label, detail):
 # ---------------------------------------------------------------------------------------
 
 
+def birth_column(user):
+    """The birth date, or for a user who sees masked ID numbers only the year."""
+    if user.sees_full_id_numbers:
+        return ExportColumn(_("Birth date"), 12, DATE_FORMAT)
+    return ExportColumn(_("Birth year"), 8, WHOLE_NUMBER)
+
+
 def school_age_rows(user, period, today):
     """适龄儿童台账, by township, village and household, as the records stood then."""
     columns = (
@@ -97,7 +104,7 @@ def school_age_rows(user, period, today):
         ExportColumn(_("Name"), 10),
         ExportColumn(_("Gender"), 6),
         ExportColumn(_("ID number"), 21),
-        ExportColumn(_("Birth date"), 12, DATE_FORMAT),
+        birth_column(user),
         ExportColumn(_("Age"), 6, WHOLE_NUMBER),
         ExportColumn(_("School"), 24),
         ExportColumn(_("Stage"), 8),
@@ -124,7 +131,7 @@ def school_age_rows(user, period, today):
             record.name,
             record.get_gender_display(),
             id_number_for(user, record.id_number),
-            record.birth_date,
+            birth_date_for(user, record.birth_date),
             record.age,
             record.school.name,
             record.get_stage_display(),

@@ -55,4 +55,5 @@ class LineFilter(django_filters.FilterSet):
         self.filters["school"].queryset = schools
 
     def filter_search(self, queryset, name, value):
-        return queryset.filter(student__in=Student.objects.search(value))
+        full_numbers = self.request.user.sees_full_id_numbers
+        return queryset.filter(student__in=Student.objects.search(value, full_numbers=full_numbers))

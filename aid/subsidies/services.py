@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Count, Exists, F, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -26,13 +26,14 @@ from aid.subsidies.models import (
 from notices import services as notices
 from students import permissions
 from students.choices import Role
-from students.models import Region, School, Student
+from students.models import Region, School, Student, User
 
 State = DisbursementBatch.State
 LineStatus = DisbursementLine.Status
 
 # Which moves exist, and who makes them: "bureau" (经办, any bureau administrator) or
-# "approver" (审核: a bureau administrator who neither prepared nor submitted the batch).
+# "approver" (审核: a bureau administrator who neither prepared nor submitted the batch nor
+# changed any of its lines).
 TRANSITIONS = {
     (State.DRAFT, State.SUBMITTED): "bureau",
     (State.SUBMITTED, State.DRAFT): "approver",
@@ -88,8 +89,31 @@ def may_make_move(actor, batch, to_state):
     if role is None or not is_bureau_admin(actor):
         return False
     if role == "approver":
-        return actor.pk not in (batch.prepared_by_id, batch.submitted_by_id)
+        return actor.pk not in (batch.prepared_by_id, batch.submitted_by_id) and not changed_lines_of(actor, batch)
     return True
+
+
+def changed_lines_of(actor, batch):
+    """Whether the actor added, removed or changed a line of the batch (the lines' history)."""
+    return DisbursementLine.history.filter(batch_id=batch.pk, history_user_id=actor.pk).exists()
+
+
+def line_editors(batch):
+    """The accounts that changed lines of the batch, each with `line_changes`: how many
+    changes the lines' history records under their name. One query."""
+    history = DisbursementLine.history.filter(batch_id=batch.pk)
+    changes = (
+        history.filter(history_user_id=OuterRef("pk"))
+        .order_by()
+        .values("history_user_id")
+        .annotate(count=Count("history_id"))
+        .values("count")
+    )
+    return (
+        User.objects.filter(pk__in=history.values("history_user_id"))
+        .annotate(line_changes=Subquery(changes))
+        .order_by("full_name", "username")
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -305,12 +329,15 @@ def batch_submit(*, actor, batch, expected_version):
 
 @transaction.atomic
 def batch_approve(*, actor, batch, expected_version):
-    """审核 approves: a different account from the one that prepared or submitted it.
-    From here the batch is frozen except for payment results."""
+    """审核 approves: a different account from the ones that prepared or submitted it or
+    changed any of its lines. From here the batch is frozen except for payment results."""
     batch = _locked_batch(actor, batch, expected_version)
     if batch.state == State.SUBMITTED and not may_make_move(actor, batch, State.APPROVED):
         raise ValidationError(
-            _("The person who prepared or submitted a batch cannot approve it; another account must.")
+            _(
+                "Whoever prepared or submitted a batch or changed its lines cannot approve it; "
+                "another account must."
+            )
         )
     _move(actor, batch, State.APPROVED)
     batch.approved_by = actor

@@ -261,12 +261,17 @@ class BatchPageMixin(BatchStaffMixin, TemplateView):
         lines = DisbursementLine.objects.visible_to(user).filter(batch=batch)
         may_edit = batch.state == State.DRAFT and edits_lines(user)
         schools = self.school_rows(batch, lines)
+        moves = self.moves(batch, context.get("move_form"))
         context.update(
             totals=lines.aggregate(**line_figures()),
             transitions=batch.transitions.select_related("by"),
             schools=schools,
             unconfirmed_count=sum(1 for row in schools if row["planned_count"] and not row["confirmation"]),
-            moves=self.moves(batch, context.get("move_form")),
+            moves=moves,
+            line_editors=d.line_editors(batch),
+            # A bureau administrator shown no Approve button on a submitted batch is told why.
+            approval_barred=batch.state == State.SUBMITTED and d.is_bureau_admin(user)
+            and all(move["to"] != State.APPROVED for move in moves),
             may_edit_lines=may_edit,
             query=self.request.GET.urlencode(),
         )
@@ -304,7 +309,7 @@ class BatchPageMixin(BatchStaffMixin, TemplateView):
         user = self.request.user
         schools = School.objects.visible_to(user).filter(pk__in=batch.lines.values("school_id"))
         ordered = lines.select_related("student", "school").order_by("school__name", "school_id", "student__name", "pk")
-        filterset = LineFilter(self.request.GET, queryset=ordered, schools=schools)
+        filterset = LineFilter(self.request.GET, queryset=ordered, schools=schools, request=self.request)
         page = Paginator(filterset.qs, self.lines_per_page).get_page(self.request.GET.get("page"))
         results = d.RESULTS_ALLOWED.get(batch.state, {}) if d.is_bureau_admin(user) else {}
         versions = dict(

@@ -44,7 +44,7 @@ from common.excel import (
 from common.locking import EditConflict, version_of
 from students.models import Region, School
 from students.permissions import ADD, CHANGE, EXPORT, VIEW
-from students.views.base import ExcelExportMixin, StaffViewMixin
+from students.views.base import ExcelExportMixin, StaffViewMixin, refuse_records_out_of_scope
 from students.views.registry import history_entries
 
 User = get_user_model()
@@ -653,6 +653,8 @@ class ProjectExportView(StaffViewMixin, View):
         filterset = ProjectFilter(
             request.GET, queryset=project_queryset(request.user), request=request
         )
+        if not filterset.is_valid():
+            refuse_records_out_of_scope(filterset.form)
         projects = filterset.qs if filterset.is_valid() else SchoolProject.objects.none()
         totals = supervision.projects_totals(request.user, projects)
         file_name = f"薄弱学校改造项目_{timezone.localdate():%Y%m%d}.xlsx"

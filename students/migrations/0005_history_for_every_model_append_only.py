@@ -11,7 +11,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('students', '0004_roster_import_rows_read'),
+        # After the export log learnt masking: its data step updates rows the trigger then protects.
+        ('students', '0005_export_log_records_masking'),
     ]
 
     operations = [

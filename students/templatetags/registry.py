@@ -15,6 +15,19 @@ def id_number_for(number, user):
 
 
 @register.filter
+def student_number_for(number, user):
+    """The student number as this user may see it (masked like the ID number)."""
+    return masking.student_number_for(user, number)
+
+
+@register.filter
+def birth_date_for(date, user):
+    """The birth date as this user may see it: 2012-05-03, or only 2012."""
+    shown = masking.birth_date_for(user, date)
+    return shown.isoformat() if hasattr(shown, "isoformat") else shown
+
+
+@register.filter
 def phone_for(phone, user):
     return masking.phone_for(user, phone)
 

@@ -2,6 +2,8 @@
 table (students/permissions.py); the Excel export every list page offers."""
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
+from django.forms import ModelChoiceField
+from django.http import Http404
 from django.shortcuts import redirect
 from django.utils import timezone
 
@@ -48,9 +50,11 @@ class ExcelExportMixin:
     (the sheet's title and the file name) and `export_list_name` (the list's name in the
     export log), and defines `export_columns()` (ExportColumn, translated when called) and
     `export_rows(objects)`, which yields one sequence of values per object, in column order.
-    A list whose rows carry phone or ID numbers sets `export_carries_personal_data`: its
-    exports by users who see them unmasked are logged. A view of its own URL that only
-    exports (the list's export button) subclasses the list with `always_exports = True`.
+    A list whose rows carry personal data (names of students or families, phone or ID
+    numbers) sets `export_carries_personal_data`: its exports are logged, by every role.
+    A view of its own URL that only exports (the list's export button) subclasses the list
+    with `always_exports = True`. A filter naming a record outside the user's scope (a
+    school of another county) answers 404, as the record's own page does.
     """
 
     export_title = ""
@@ -109,7 +113,10 @@ class ExcelExportMixin:
         if not hasattr(self, "get_filterset_class"):
             return self.get_queryset()
         self.filterset = self.get_filterset(self.get_filterset_class())
-        if not self.filterset.is_bound or self.filterset.is_valid() or not self.get_strict():
+        if not self.filterset.is_bound or self.filterset.is_valid():
+            return self.filterset.qs
+        refuse_records_out_of_scope(self.filterset.form)
+        if not self.get_strict():
             return self.filterset.qs
         return self.filterset.queryset.none()
 
@@ -118,3 +125,14 @@ class ExcelExportMixin:
 
     def export_rows(self, objects):
         raise NotImplementedError
+
+
+def refuse_records_out_of_scope(form):
+    """404 when a choice of records (offered from the user's scope) was given a record it
+    does not offer: outside the scope, or no record at all."""
+    for name, errors in form.errors.as_data().items():
+        field = form.fields.get(name)
+        if isinstance(field, ModelChoiceField) and any(
+            error.code in ("invalid_choice", "invalid_pk_value") for error in errors
+        ):
+            raise Http404

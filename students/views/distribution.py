@@ -9,7 +9,7 @@ from ..distribution import distribution_table
 from ..exports import distribution_workbook
 from ..filters import DistributionFilter
 from ..models import Student
-from .base import StaffViewMixin
+from .base import StaffViewMixin, refuse_records_out_of_scope
 
 
 class DistributionMixin(StaffViewMixin):
@@ -37,5 +37,6 @@ class DistributionExportView(DistributionMixin, TemplateView):
 
     def get(self, request, *args, **kwargs):
         table = self.get_table()
+        refuse_records_out_of_scope(self.filterset.form)
         workbook = distribution_workbook(table, today=timezone.localdate())
         return xlsx_response(workbook, table.file_name(timezone.localdate()))

@@ -1,4 +1,4 @@
-"""Excel exports of lists, and the log of exports that carried personal data."""
+"""Excel exports of lists, and the log of the exports that carried personal data."""
 import django_filters
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -33,6 +33,7 @@ class ExportLogFilter(django_filters.FilterSet):
     exported_before = django_filters.DateFilter(
         field_name="exported_at", lookup_expr="date__lte", label=_("To"), widget=DateInput
     )
+    id_numbers_masked = django_filters.BooleanFilter(label=_("ID numbers masked"))
 
     class Meta:
         model = ExportLog
@@ -62,6 +63,7 @@ class ExportLogView(StaffViewMixin, ExcelExportMixin, FilterView):
             ExportColumn(gettext("List"), 18),
             ExportColumn(gettext("Filter"), 40),
             ExportColumn(gettext("Rows"), 10, COUNT_FORMAT),
+            ExportColumn(gettext("Masking"), 22),
         )
 
     def export_rows(self, entries):
@@ -74,4 +76,5 @@ class ExportLogView(StaffViewMixin, ExcelExportMixin, FilterView):
                 str(entry.list_label()),
                 entry.query,
                 entry.row_count,
+                str(entry.masking_label()),
             )

@@ -11,13 +11,13 @@ from django.views.generic import DetailView, TemplateView
 from django_filters.views import FilterView
 
 from common.excel import COUNT_FORMAT, ExportColumn
+from common import masking
 from common.locking import EditConflict
-from common.masking import id_number_for
 from students.permissions import ADD, CHANGE, EXPORT, VIEW
 
 from .. import hooks, idnumber, services
 from ..choices import IN_SCHOOL_STATUSES, Stage
-from ..exports import STUDENT_COLUMNS, student_export_rows
+from ..exports import student_columns, student_export_rows
 from ..filters import SchoolFilter, StudentFilter
 from ..forms import HouseholdForm, LeaveRosterForm, StudentForm
 from ..models import Household, School, Student
@@ -38,7 +38,7 @@ class StudentListView(StaffViewMixin, ExcelExportMixin, FilterView):
     export_carries_personal_data = True
 
     def export_columns(self):
-        return STUDENT_COLUMNS
+        return student_columns(self.request.user)
 
     def export_rows(self, students):
         return student_export_rows(students, self.request.user)
@@ -115,7 +115,7 @@ class StudentDetailView(StaffViewMixin, DetailView):
 
 def history_entries(instance, user, *, excluded_fields=(), more_changes=None):
     """The instance's history records, newest first, each with the fields it changed,
-    shown as `user` may see them (ID numbers in old values masked like the current one).
+    shown as `user` may see them (old values masked like the current ones).
 
     `more_changes(older, newer)` adds changes that are not the model's own fields.
     """
@@ -142,9 +142,19 @@ def history_entries(instance, user, *, excluded_fields=(), more_changes=None):
     return entries
 
 
+# The fields whose values, old or new, a history shows as the user may see them.
+MASKED_FIELDS = {
+    "id_number": masking.id_number_for,
+    "student_number": masking.student_number_for,
+    "birth_date": masking.birth_date_for,
+    "phone": masking.phone_for,
+    "guardian_phone": masking.phone_for,
+}
+
+
 def display_value(field, value, user):
-    if field.name == "id_number":
-        return id_number_for(user, value)
+    if field.name in MASKED_FIELDS:
+        return MASKED_FIELDS[field.name](user, value)
     if field.choices and value not in (None, ""):
         return dict(field.flatchoices).get(value, value)
     if field.is_relation and value is not None:

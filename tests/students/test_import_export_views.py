@@ -176,12 +176,15 @@ class TestStudentExport:
                 assert cell.data_type == "s", cell.value
         assert {row[0].value for row in sheet.iter_rows(min_row=2)} == {"=HYPERLINK(\"http://x\")", "@SUM(A1)"}
 
-    def test_masked_for_viewers_and_not_logged(self, client_for, viewer, school):
-        student = StudentFactory(school=school)
+    def test_masked_for_viewers_and_logged_as_masked(self, client_for, viewer, school):
+        student = StudentFactory(school=school, student_number="G" + StudentFactory.build().id_number)
         sheet = self.export(client_for(viewer))
         assert sheet["C2"].value == student.id_number[:6] + "********" + student.id_number[-4:]
+        assert (sheet["D1"].value, sheet["D2"].value) == ("出生年份", student.birth_date.year)
+        assert sheet["E2"].value == student.student_number[:6] + "*********" + student.student_number[-4:]
         assert sheet["R2"].value == "138****5678"
-        assert not ExportLog.objects.exists()
+        entry = ExportLog.objects.get()
+        assert (entry.user, entry.row_count, entry.id_numbers_masked, entry.phones_masked) == (viewer, 1, True, True)
 
     def test_unmasked_export_is_logged_and_the_log_is_for_bureau_admins(self, client_for, school, school_admin):
         StudentFactory.create_batch(3, school=school)
@@ -212,9 +215,11 @@ class TestStudentExport:
         entry = ExportLog.objects.get(list_name="students")
         exported_at = timezone.localtime(entry.exported_at).replace(tzinfo=None, second=0, microsecond=0)
         rows = exported_rows(response)
-        assert rows[0] == ("When", "User", "Login", "Scope", "List", "Filter", "Rows")
+        assert rows[0] == ("When", "User", "Login", "Scope", "List", "Filter", "Rows", "Masking")
         assert rows[1][0].replace(second=0, microsecond=0) == exported_at
-        assert rows[1][1:] == (str(school_admin), school_admin.username, school.name, "Students", "stage=primary", 2)
+        assert rows[1][1:] == (
+            str(school_admin), school_admin.username, school.name, "Students", "stage=primary", 2, "In full"
+        )
         assert len(rows) == 2
         assert dict(ExportLog.objects.values_list("list_name", "query")) == {
             "students": "stage=primary", "teachers": "q=%E7%8E%8B", "export_log": "list_name=students",

@@ -76,6 +76,7 @@ class UnvisitedListView(StaffViewMixin, ExcelExportMixin, FilterView):
     context_object_name = "students"
     export_title = gettext_lazy("Students not visited")
     export_list_name = "unvisited_students"
+    export_carries_personal_data = True  # students' names
 
     def get_export_title(self):
         term = self.filterset.form.cleaned_data.get("term") if self.filterset.is_valid() else None

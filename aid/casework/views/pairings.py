@@ -250,6 +250,7 @@ class UnpairedListView(StaffViewMixin, ExcelExportMixin, FilterView):
     bulk_form = None
     export_title = gettext_lazy("Unpaired students")
     export_list_name = "unpaired_students"
+    export_carries_personal_data = True  # students' names
 
     def export_columns(self):
         return (
@@ -334,6 +335,7 @@ class ReassignmentListView(StaffViewMixin, ExcelExportMixin, FilterView):
     context_object_name = "pairings"
     export_title = gettext_lazy("Pairings needing reassignment")
     export_list_name = "pairings_needing_reassignment"
+    export_carries_personal_data = True  # students' names
 
     def export_columns(self):
         return (

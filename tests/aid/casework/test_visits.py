@@ -641,13 +641,14 @@ def test_export_has_the_filtered_rows_with_full_id_numbers_for_the_bureau(
     )
 
 
-def test_export_masks_id_numbers_for_a_viewer_and_is_not_logged(client_for, viewer, exported_visit):
+def test_export_masks_id_numbers_for_a_viewer_and_is_logged_as_masked(client_for, viewer, exported_visit):
     number = exported_visit.student.id_number
     rows = exported_rows(client_for(viewer))
     assert len(rows) == 3
     masked = number[:6] + "********" + number[-4:]
     assert [row[2] for row in rows[1:] if row[1] == "孙晓雨"] == [masked]
-    assert ExportLog.objects.count() == 0
+    log = ExportLog.objects.get()
+    assert (log.user, log.list_name, log.row_count, log.id_numbers_masked) == (viewer, "visits", 2, True)
 
 
 def test_a_teachers_export_is_logged_for_the_logins_it_carries(client_for, exported_visit):
@@ -657,6 +658,7 @@ def test_a_teachers_export_is_logged_for_the_logins_it_carries(client_for, expor
     assert [row[1] for row in rows[1:]] == ["孙晓雨"]
     log = ExportLog.objects.get()
     assert (log.user, log.list_name, log.row_count) == (exported_visit.author, "visits", 1)
+    assert (log.id_numbers_masked, log.phones_masked) == (True, False)
 
 
 def test_export_keeps_the_scope(client_for, exported_visit, other_school):

@@ -188,13 +188,16 @@ def test_list_export_has_exactly_the_filtered_rows(client_for, school, bureau_ad
     assert (log.user, log.list_name, log.query, log.row_count) == (bureau_admin, "dropout_cases", "kind=risk", 1)
 
 
-def test_list_export_is_masked_for_a_viewer(client_for, case):
+def test_list_export_is_masked_for_a_viewer_and_logged_as_masked(client_for, case):
     viewer = ViewerFactory()
     sheet = workbook_of(client_for(viewer).get(reverse("aid:case_export"), **EN)).active
     row = dict(zip([cell.value for cell in sheet[1]], sheet_rows(sheet, 2)[0]))
     assert row["ID number"] == mask_id_number(case.student.id_number)
     assert row["Responsible persons"] == f"责任人0 {mask_phone('13900001111')}"
-    assert not ExportLog.objects.exists()
+    log = ExportLog.objects.get()
+    assert (log.user, log.list_name, log.row_count, log.id_numbers_masked, log.phones_masked) == (
+        viewer, "dropout_cases", 1, True, True
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -465,15 +468,18 @@ def test_ledger_title_in_chinese(client_for, student, bureau_admin):
     assert workbook_of(response).active["A1"].value == "兰陵县控辍保学适龄儿童台账（2026年11月）"
 
 
-def test_viewer_reads_the_ledger_masked_and_unlogged(client_for, student):
-    client = client_for(ViewerFactory())
+def test_viewer_reads_the_ledger_masked_and_the_export_is_logged(client_for, student):
+    viewer = ViewerFactory()
+    client = client_for(viewer)
     page = client.get(reverse("aid:ledger"), {"kind": "school_age"})
     assert page.status_code == 200
     html = page.content.decode()
     assert student.id_number not in html and mask_id_number(student.id_number) in html
     sheet = workbook_of(client.get(reverse("aid:ledger_export"), {"kind": "school_age"})).active
     assert sheet.cell(4, 7).value == mask_id_number(student.id_number)
-    assert not ExportLog.objects.exists()
+    assert sheet.cell(4, 8).value == student.birth_date.year  # the year, not the date
+    log = ExportLog.objects.get()
+    assert (log.user, log.list_name, log.id_numbers_masked) == (viewer, "ledger_school_age", True)
 
 
 def test_ledger_scope(client_for, student, outsider):

@@ -150,6 +150,33 @@ class TestStateMachine:
         batch.refresh_from_db()
         assert batch.state == State.SUBMITTED
 
+    def test_whoever_changed_a_line_cannot_approve_or_send_back(self, batch, clerks, county):
+        """Four eyes: the bureau administrator who corrected an amount is not the approver."""
+        d.line_set_amount(
+            actor=clerks["approver"], line=batch.lines.get(), amount="450.00", reason="只住宿半学期",
+            expected_version=batch.version,
+        )
+        batch = walk_to(State.SUBMITTED, batch, clerks)
+        with pytest.raises(ValidationError):
+            d.batch_approve(actor=clerks["approver"], batch=batch, expected_version=batch.version)
+        with pytest.raises(PermissionDenied):
+            d.batch_return(actor=clerks["approver"], batch=batch, note="请复核", expected_version=batch.version)
+        batch.refresh_from_db()
+        assert batch.state == State.SUBMITTED
+        third = BureauAdminFactory(region=county["county"])
+        d.batch_approve(actor=third, batch=batch, expected_version=batch.version)
+        batch.refresh_from_db()
+        assert batch.approved_by == third
+
+    def test_a_school_adding_a_line_makes_its_administrator_a_line_editor(self, batch, clerks, county):
+        late = make_student(county["primary"], boarder=False, name="晚到生")
+        d.line_add(actor=clerks["school"], batch=batch, student=late, reason="新入学", expected_version=batch.version)
+        batch.refresh_from_db()
+        d.line_remove(actor=clerks["school"], line=batch.lines.get(student=late), reason="重复", expected_version=batch.version)
+        editors = list(d.line_editors(batch))
+        assert editors == [clerks["school"]] and editors[0].line_changes == 2
+        assert d.changed_lines_of(clerks["school"], batch) and not d.changed_lines_of(clerks["approver"], batch)
+
     def test_database_refuses_approver_equal_to_preparer(self, batch, clerks):
         with pytest.raises(IntegrityError), transaction.atomic():
             DisbursementBatch.objects.filter(pk=batch.pk).update(approved_by=clerks["preparer"])
