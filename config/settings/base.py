@@ -79,9 +79,6 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
-# Django's model backend; it loads each request's user with their unread notifications.
-AUTHENTICATION_BACKENDS = ["notices.backends.ModelBackendWithUnreadCount"]
-
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 
@@ -119,9 +116,11 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 # django-axes first: it refuses a locked-out login before the password is even checked.
+# axes first (it refuses a locked-out login before the password is checked); the model
+# backend that loads each request's user with the bell's unread count (notices).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "notices.backends.ModelBackendWithUnreadCount",
 ]
 # Passwords as a level-3 (等保三级) assessment expects: long enough and of several kinds of
 # character (lower case, upper case, digits, symbols); both numbers can be raised.
