@@ -8,8 +8,11 @@ from django.apps import apps
 from django.core.management import call_command
 from django.urls import reverse
 
+from aid.casework.models import HomeVisit
+from aid.evidence.models import Attachment
 from aid.reference.models import AidProgram, ChecklistItem, DeliveryItem
 from jobs.models import Job
+from notices.models import Notification
 from students.models import RosterImport, SnapshotAbsence, Student, User
 
 from .test_permissions import named_patterns
@@ -65,7 +68,7 @@ def demo_logins():
     users = list(User.objects.filter(username__in=usernames, is_superuser=False).order_by("username"))
     zichuan, lanling = User.objects.get(username="zichuan"), User.objects.get(username="bureau")
     # Records the demo does not make: a county's own reference lists (the demo's are shared),
-    # a roster import and a download of each county's bureau.
+    # a roster import, a download and a notification of each county's bureau, a visit's photo.
     for model, label in ((AidProgram, "name"), (DeliveryItem, "name"), (ChecklistItem, "text")):
         entry = model.objects.first()
         entry.pk, entry.region = None, zichuan.region
@@ -77,6 +80,10 @@ def demo_logins():
         SnapshotAbsence.objects.create(roster_import=roster_import, student=Student.objects.first())
         Job.objects.create(owner=owner, title="学生名单", path="/students/export/", language="zh-hans",
                            file_name="学生.xlsx", expires_at="2099-01-01T00:00:00Z")
+        Notification.objects.create(recipient=owner, kind=Notification.Kind.choices[0][0], text="提醒",
+                                    link="/", subject="scope-walk")
+    Attachment.objects.create(kind=Attachment.Kind.VISIT_PHOTO, visit=HomeVisit.objects.first(), image="evidence/a.jpg",
+                              thumbnail="evidence/a-small.jpg", width=1, height=1, uploaded_by=lanling)
     return users
 
 

@@ -100,8 +100,9 @@ def changed_lines_of(actor, batch):
 
 def line_editors(batch):
     """The accounts that changed lines of the batch, each with `line_changes`: how many
-    changes the lines' history records under their name. One query."""
-    history = DisbursementLine.history.filter(batch_id=batch.pk)
+    changes the lines' history records under their name. One query. The preparer, whose
+    name the generated lines' history carries, is named as the preparer instead."""
+    history = DisbursementLine.history.filter(batch_id=batch.pk).exclude(history_user_id=batch.prepared_by_id)
     changes = (
         history.filter(history_user_id=OuterRef("pk"))
         .order_by()

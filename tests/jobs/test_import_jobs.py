@@ -40,8 +40,9 @@ def roster(school, count=3, **overrides):
 
 def checked_import(client, content):
     response = client.post(reverse("students:roster_import"), {"file": SimpleUploadedFile("花名册.xlsx", content)}, **ZH)
-    assert response.status_code == 200
-    return RosterImport.objects.latest("pk")
+    roster_import = RosterImport.objects.latest("pk")
+    assert response.url == roster_import.get_absolute_url()  # the check's page
+    return roster_import
 
 
 def job_of(response):

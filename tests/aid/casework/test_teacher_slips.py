@@ -1,7 +1,6 @@
 """Login slips: ticked teachers get one-time passwords, stored hashed, to be changed at the
 first login, printed on A4 slips; only teachers of the user's own schools can be ticked."""
 import pytest
-from django.contrib.auth import authenticate
 from django.urls import reverse
 
 from tests.factories import BureauAdminFactory, SchoolAdminFactory, TeacherFactory, ViewerFactory
@@ -43,7 +42,7 @@ def test_ticked_teachers_get_one_time_passwords_on_printable_slips(client_for, s
         assert len(password) == 10 and not set(password) & set("0O1lI")
     by_login = dict(zip([t.username for t in sorted(teachers, key=lambda t: t.pk)], passwords, strict=True))
     first = teachers[0]
-    assert authenticate(username=first.username, password=by_login[first.username]) == first
+    assert first.check_password(by_login[first.username])
     untouched.refresh_from_db()
     assert untouched.password == untouched_hash and untouched.must_change_password is False
 

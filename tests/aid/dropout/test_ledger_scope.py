@@ -19,6 +19,7 @@ from tests.factories import (
     TownshipFactory,
     UserFactory,
 )
+from tests.history import rewrite_history
 
 pytestmark = [pytest.mark.django_db, pytest.mark.today("2026-12-10")]
 UTC = datetime.timezone.utc
@@ -37,18 +38,18 @@ def story():
     grid_leader = UserFactory(role=Role.GRID_LEADER, region=town_a.parent)
     GridGroup.objects.create(name="第一网格组", region=town_a.parent, leader=grid_leader).townships.set([town_a])
     mover, dropout_student, stayer = (StudentFactory(school=a), StudentFactory(school=a), StudentFactory(school=b))
-    Student.history.update(history_date=datetime.datetime(2026, 9, 1, tzinfo=UTC))
+    rewrite_history(Student.history, history_date=datetime.datetime(2026, 9, 1, tzinfo=UTC))
 
     dropout_student.status = "dropped_out"
     services.student_save(actor=bureau, student=dropout_student)  # a case opens
     case = DropoutCase.objects.get()
     DropoutCase.objects.filter(pk=case.pk).update(opened_on=datetime.date(2026, 10, 10))
-    Student.history.filter(id=dropout_student.pk, history_type="~").update(
+    rewrite_history(Student.history.filter(id=dropout_student.pk, history_type="~"),
         history_date=datetime.datetime(2026, 10, 10, 2, tzinfo=UTC)
     )
     case.refresh_from_db()
     dropout.case_close(actor=bureau, case=case, outcome="returned", closed_on=datetime.date(2026, 11, 5), return_school=b)
-    Student.history.filter(id=dropout_student.pk, school_id=b.pk).update(
+    rewrite_history(Student.history.filter(id=dropout_student.pk, school_id=b.pk),
         history_date=datetime.datetime(2026, 11, 5, 2, tzinfo=UTC)
     )
 

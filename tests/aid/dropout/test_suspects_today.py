@@ -6,6 +6,7 @@ import pytest
 from aid.dropout.ledgers import Period, suspected_dropout_ledger
 from students.models import Student
 from tests.factories import BureauAdminFactory, HomeVisitFactory, StudentFactory
+from tests.history import rewrite_history
 
 pytestmark = [pytest.mark.django_db, pytest.mark.today("2026-11-10")]
 TODAY = datetime.date(2026, 11, 10)
@@ -25,7 +26,7 @@ def test_only_students_unvisited_for_60_days_until_today(school):
 def test_a_past_month_counts_from_its_last_day(school):
     admin = BureauAdminFactory()
     student = StudentFactory(school=school)
-    Student.history.update(history_date=datetime.datetime(2026, 8, 1, tzinfo=datetime.timezone.utc))
+    rewrite_history(Student.history, history_date=datetime.datetime(2026, 8, 1, tzinfo=datetime.timezone.utc))
     HomeVisitFactory(student=student, visited_on=datetime.date(2026, 8, 20), dropout_risk="high")  # 72 days to 31 Oct
     assert [s.student.pk for s in suspected_dropout_ledger(admin, Period.parse("2026-10"))] == [student.pk]
     assert suspected_dropout_ledger(admin, Period.parse("2026-09")) == []  # 41 days to 30 September
