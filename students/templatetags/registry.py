@@ -14,6 +14,12 @@ def id_number_for(number, user):
 
 
 @register.filter
+def label(value, labels):
+    """A stored choice value's label from a {value: label} dict (see choice_labels)."""
+    return labels.get(value, value)
+
+
+@register.filter
 def phone_for(phone, user):
     return masking.phone_for(user, phone)
 

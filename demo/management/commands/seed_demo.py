@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from aid.reference.services import grant_reference_editing
 from common import bulk_writes
 from demo import data
-from demo.casework import build_casework, delete_casework
+from demo.casework import build_casework, delete_casework, demo_password_hash
 from students import idnumber
 from students.choices import Gender, RegionLevel, Role, Stage, grades_of_stage
 from students.models import COUNTY_WIDE_ROLES, Household, Region, School, Student, User
@@ -286,7 +286,7 @@ def build_users(regions, school_plans, password):
         user.role = role
         user.region = regions[scope] if role in COUNTY_WIDE_ROLES else None
         user.school = None if role in COUNTY_WIDE_ROLES else schools_by_name[scope]
-        user.set_password(password)
+        user.password = demo_password_hash(password)
         user.save()
         if role == Role.BUREAU_ADMIN:
             grant_reference_editing(user)
