@@ -127,13 +127,6 @@ COUNTY_NAME = os.environ.get("COUNTY_NAME", "")
 
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 
-# openpyxl parses workbooks through defusedxml whenever it is installed, and defusedxml can
-# only hook the pure-Python XML parser: a 10,000-row roster then reads about 40% slower.
-# Uploaded workbooks are checked with defusedxml before openpyxl opens them (no part may
-# declare a DTD: common.spreadsheets), so openpyxl may use the C parser. openpyxl reads
-# this when it is first imported, which is after the settings.
-os.environ.setdefault("OPENPYXL_DEFUSEDXML", "False")
-
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
