@@ -17,7 +17,7 @@ who opens it. The server time is the time client.get() takes (the whole request 
 middleware, the response read to the end). Each page is opened --warmup times first, then
 timed --repeat times, and the median is reported with the number of SQL queries of one
 request. A page whose first request took more than --slow-seconds is timed --slow-repeat
-times (the slowest pages would take minutes each). Django admin's changelist of students is
+times after that one warm-up (the slowest pages would take minutes each). Django admin's changelist of students is
 timed the same way in the same run, so the ratios hold on a busy machine.
 
 Progress goes to stderr; stdout gets only the table (or the Markdown with --markdown).
@@ -166,9 +166,10 @@ def measure(client, url, args):
 
     with connection.execute_wrapper(count):
         first = request_once(client, url)
-    for _run in range(args.warmup - 1):
+    slow = first > args.slow_seconds * 1000
+    for _run in range(0 if slow else args.warmup - 1):
         request_once(client, url)
-    repeat = args.slow_repeat if first > args.slow_seconds * 1000 else args.repeat
+    repeat = args.slow_repeat if slow else args.repeat
     runs = [request_once(client, url) for _run in range(repeat)]
     return statistics.median(runs), runs, len(queries)
 

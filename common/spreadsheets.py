@@ -56,8 +56,11 @@ DTD_OPENINGS = tuple("<!DOCTYPE".encode(encoding) for encoding in ("ascii", "utf
 PART_READ_SIZE = 1 * MB
 # The start of a row or a cell element in a worksheet (with or without a namespace prefix),
 # and a cell's reference (r="AB12").
-SHEET_ELEMENT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c)[\s/>]")
-CELL_REFERENCE = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c\s[^>]*?\br\s*=\s*[\"']\$?([A-Za-z]{1,3})\$?([0-9]{1,7})")
+ROW_START = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s/>]")
+CELL_START = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c[\s/>]")
+CELL_COLUMN = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c\s[^>]*?\br\s*=\s*[\"']\$?([A-Za-z]{1,3})")
+CELL_ROW = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c\s[^>]*?\br\s*=\s*[\"']\$?[A-Za-z]{1,3}\$?([0-9]{1,7})")
+ROW_NUMBER = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row\s[^>]*?\br\s*=\s*[\"']([0-9]{1,7})")
 WORKSHEET_PART = re.compile(r"xl/worksheets/[^/]+\.xml")
 CSV_DELIMITERS = ",\t;"
 CSV_SNIFF_CHARS = 16 * 1024
@@ -355,22 +358,25 @@ class SheetSize:
 
     def _count(self, data, end):
         bounds = self.bounds
-        for element in SHEET_ELEMENT.finditer(data, 0, end):
-            if element.group(1) == b"row":
-                self.row_cells = 0
-                continue
-            self.cells += 1
-            self.row_cells += 1
-            if self.row_cells > bounds.columns:
-                bounds.check_columns(self.row_cells)
-        bounds.check_cells(self.cells)
-        for letters, digits in CELL_REFERENCE.findall(data, 0, end):
-            column = column_number(letters)
-            if column > self.furthest_column:
-                self.furthest_column = column
-                bounds.check_columns(column)
-            self.furthest_row = max(self.furthest_row, int(digits))
+        start = 0
+        for row in ROW_START.finditer(data, 0, end):
+            self._add_cells(len(CELL_START.findall(data, start, row.start())))
+            self.row_cells = 0
+            start = row.start()
+        self._add_cells(len(CELL_START.findall(data, start, end)))
+        # Distinct references only, so that no Python code runs per cell.
+        columns = set(CELL_COLUMN.findall(data, 0, end))
+        self.furthest_column = max([self.furthest_column, *map(column_number, columns)])
+        bounds.check_columns(self.furthest_column)
+        numbers = set(CELL_ROW.findall(data, 0, end)) | set(ROW_NUMBER.findall(data, 0, end))
+        self.furthest_row = max([self.furthest_row, *map(int, numbers)])
         bounds.check_cells(self.furthest_row * self.furthest_column)
+
+    def _add_cells(self, count):
+        self.cells += count
+        self.row_cells += count
+        self.bounds.check_columns(self.row_cells)
+        self.bounds.check_cells(self.cells)
 
 
 def column_number(letters):
