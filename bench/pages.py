@@ -23,14 +23,16 @@ timed the same way in the same run, so the ratios hold on a busy machine.
 Progress goes to stderr; stdout gets only the table (or the Markdown with --markdown).
 """
 import argparse
-import io
 import os
+import re
+import resource
 import statistics
+import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from import_export import bench_user, cpu_now, fresh_database, log, machine, setup_django  # noqa: E402
+from import_export import ROOT, bench_user, fresh_database, log, machine, setup_django  # noqa: E402
 
 PAGE_TARGET_MS = 300
 LEDGER_TARGET_MS = 500
@@ -41,9 +43,17 @@ BATCH_LINES = 5000  # the batch page measured is the one whose line count is clo
 
 
 def seed(students):
-    from django.core.management import call_command
+    """seed_demo in a child process: this process then starts the pages without the heap of
+    objects the seeding leaves (the garbage collector would walk it at every request)."""
+    subprocess.run(
+        [sys.executable, "manage.py", "seed_demo", "--reset", "--students", str(students)],
+        cwd=ROOT, check=True, stdout=subprocess.DEVNULL,
+    )
 
-    call_command("seed_demo", "--reset", students=students, stdout=io.StringIO())
+
+def child_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def vacuum():
@@ -100,7 +110,12 @@ def pages(found):
         return lambda ms, times: (f"≤ {limit} ms", ms <= limit)
 
     def ratio(of, limit):
-        return lambda ms, times: (f"≤ {limit:g} × {of}: {ms / times[of]:.2f} ×", ms <= limit * times[of])
+        """Against the reference page timed alongside, request for request (see run)."""
+        def target(ms, times):
+            return f"≤ {limit:g} × {of} ({times[of]:.0f} ms alongside): {ms / times[of]:.2f} ×", ms <= limit * times[of]
+
+        target.reference = of
+        return target
 
     page = within(PAGE_TARGET_MS)
     rows = [
@@ -154,8 +169,9 @@ def request_once(client, url):
     return elapsed
 
 
-def measure(client, url, args):
-    """(median ms, every timed run in ms, queries of one request)."""
+def measure(client, url, args, timed_run=None):
+    """(median ms, every timed run in ms, queries of one request). `timed_run` makes one
+    timed request (by default: of `url`)."""
     from django.db import connection
 
     queries = []
@@ -170,8 +186,22 @@ def measure(client, url, args):
     for _run in range(0 if slow else args.warmup - 1):
         request_once(client, url)
     repeat = args.slow_repeat if slow else args.repeat
-    runs = [request_once(client, url) for _run in range(repeat)]
+    timed_run = timed_run or (lambda: request_once(client, url))
+    runs = [timed_run() for _run in range(repeat)]
     return statistics.median(runs), runs, len(queries)
+
+
+def measure_alongside(client, url, reference_client, reference_url, args):
+    """measure() for a page, each run right after a run of its reference page; returns the
+    page's measure and the reference's median in the same runs."""
+    reference_runs = []
+
+    def pair():
+        reference_runs.append(request_once(reference_client, reference_url))
+        return request_once(client, url)
+
+    result = measure(client, url, args, timed_run=pair)
+    return result, statistics.median(reference_runs[-len(result[1]):])
 
 
 def clients():
@@ -193,18 +223,32 @@ def run(args):
 
     if not args.no_seed:
         log(f"seeding the demo county with {args.students:,} students and their casework")
-        start, start_cpu = time.perf_counter(), cpu_now()
+        start, start_cpu = time.perf_counter(), child_cpu()
         seed(args.students)
-        seed_seconds, seed_cpu = time.perf_counter() - start, cpu_now() - start_cpu
+        seed_seconds, seed_cpu = time.perf_counter() - start, child_cpu() - start_cpu
         vacuum()
     else:
         seed_seconds = seed_cpu = None
     found = samples()
     by_login = clients()
     times, results = {}, []
-    for label, login, url, target in pages(found):
+    measured = pages(found)
+    by_label = {label: (login, url) for label, login, url, _target in measured}
+    for label, login, url, target in measured:
+        if args.only and not re.search(args.only, label):
+            continue
         log(f"{label}: {url}")
-        median, runs, queries = measure(by_login[login], url, args)
+        reference = getattr(target, "reference", None)
+        if reference is None:
+            median, runs, queries = measure(by_login[login], url, args)
+        else:
+            # Each request of the page right after one of its reference, so that both meet
+            # the same load on a shared machine; the ratio is of these two medians.
+            ref_login, ref_url = by_label[reference]
+            (median, runs, queries), ref_median = measure_alongside(
+                by_login[login], url, by_login[ref_login], ref_url, args
+            )
+            times[reference] = ref_median
         times[label] = median
         text, met = target(median, times) if target else ("", None)
         results.append({"page": label, "login": login, "ms": median, "runs": runs, "queries": queries,
@@ -232,7 +276,7 @@ HEADERS = ("page", "login", "median ms", "range ms", "runs", "queries", "target"
 
 def data_sentence(facts, load):
     seeded = "" if facts["seed_seconds"] is None else (
-        f" (seeding took {facts['seed_seconds']:.0f} s, {facts['seed_cpu']:.0f} s of CPU in Python and PostgreSQL)"
+        f" (seeding took {facts['seed_seconds']:.0f} s, {facts['seed_cpu']:.0f} s of CPU in Python)"
     )
     return (
         f"{facts['students']:,} students, {facts['on_roster']:,} on the roster, in one county{seeded}. "
@@ -273,6 +317,7 @@ def main():
     parser.add_argument("--slow-repeat", type=int, default=1, help="(default %(default)s)")
     parser.add_argument("--no-seed", action="store_true",
                         help="use the database DATABASE_URL names as it is, already seeded")
+    parser.add_argument("--only", help="time only the pages whose label matches this regular expression")
     parser.add_argument("--markdown", action="store_true", help="print the results as Markdown")
     args = parser.parse_args()
     args.warmup = max(args.warmup, 1)
