@@ -159,8 +159,12 @@ def test_reads_go_to_the_replica_and_reads_after_a_write_to_the_primary(replica)
         assert not Student.objects.filter(pk=written.pk).exists()
         assert Student.objects.filter(school=school).db == replicas.REPLICA
     resume_and_catch_up(replica)
-    with replicas.unit_of_work():
-        assert Student.objects.filter(pk=written.pk).exists()
+
+    def replica_has_it():
+        with replicas.unit_of_work():
+            return Student.objects.filter(pk=written.pk).exists()
+
+    assert eventually(replica_has_it)
 
 
 def test_accounts_sessions_and_transactions_stay_on_the_primary(replica):
