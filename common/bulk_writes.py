@@ -19,6 +19,8 @@ from django.db.models import BinaryField, JSONField
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from common import replicas
+
 __all__ = ["create", "create_from_values", "create_with_history", "update_with_history", "uses_copy"]
 
 ORM_BATCH_SIZE = 2000
@@ -177,6 +179,8 @@ def write_history(instances, history_type, *, user, reason, date):
 
 def copy_rows(model, fields, rows, *, table=None):
     """COPY the rows (lists of Python values in the order of `fields`) into the model's table."""
+    if replicas.replicated(model):
+        replicas.mark_written()  # raw SQL: the router does not see it
     quote = connection.ops.quote_name
     statement = "COPY {} ({}) FROM STDIN".format(
         table or quote(model._meta.db_table), ", ".join(quote(f.column) for f in fields)

@@ -12,13 +12,13 @@ import datetime
 import io
 import json
 import logging
+import re
 import zipfile
 from dataclasses import dataclass, field
 
-import openpyxl
+import python_calamine
 import xlrd
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import DefusedXMLParser, ParseError
+from defusedxml import DTDForbidden
 from django.utils.translation import gettext as _
 
 logger = logging.getLogger(__name__)
@@ -50,9 +50,18 @@ LARGEST_INT_FLOAT = 1e15
 # that come along with text pasted from web pages and WeChat.
 ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
 BLANKS = "".join(chr(code) for code in range(0x3001) if chr(code).isspace()) + ZERO_WIDTH
-# How an XML part begins: "<" (after a byte-order mark, or as UTF-16).
-XML_STARTS = (b"<", b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff", b"\x00<")
-XML_READ_SIZE = 4096
+# A DTD opens with "<!DOCTYPE", in the encodings an XML part can have (ASCII-compatible ones
+# and UTF-16); in text it would be escaped (&lt;), so these bytes are markup.
+DTD_OPENINGS = tuple("<!DOCTYPE".encode(encoding) for encoding in ("ascii", "utf-16-le", "utf-16-be"))
+PART_READ_SIZE = 1 * MB
+# The start of a row or a cell element in a worksheet (with or without a namespace prefix),
+# and a cell's reference (r="AB12").
+ROW_START = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s/>]")
+CELL_START = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c[\s/>]")
+CELL_COLUMN = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c\s[^>]*?\br\s*=\s*[\"']\$?([A-Za-z]{1,3})")
+CELL_ROW = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c\s[^>]*?\br\s*=\s*[\"']\$?[A-Za-z]{1,3}\$?([0-9]{1,7})")
+ROW_NUMBER = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row\s[^>]*?\br\s*=\s*[\"']([0-9]{1,7})")
+WORKSHEET_PART = re.compile(r"xl/worksheets/[^/]+\.xml")
 CSV_DELIMITERS = ",\t;"
 CSV_SNIFF_CHARS = 16 * 1024
 
@@ -118,20 +127,47 @@ def _untagged(tagged):
     return tagged
 
 
-def read_table(fileobj, filename, *, max_bytes=20 * MB, max_rows=50_000, max_inflated_bytes=200 * MB):
+@dataclass(frozen=True)
+class Bounds:
+    """How much of a sheet is read at most: non-blank rows, columns (the furthest cell of
+    any row, and the cells in one row), and cells (in all, and the rectangle from A1 to the
+    furthest row and column, which a reader lays out in memory)."""
+
+    rows: int = 50_000
+    columns: int = 200
+    cells: int = 2_000_000
+
+    def check_columns(self, count):
+        if count > self.columns:
+            raise SpreadsheetRefused(
+                _("The sheet has more than %(limit)s columns.") % {"limit": f"{self.columns:,}"}
+            )
+
+    def check_cells(self, count):
+        if count > self.cells:
+            raise SpreadsheetRefused(_("The sheet has more than %(limit)s cells.") % {"limit": f"{self.cells:,}"})
+
+
+def read_table(
+    fileobj, filename, *, max_bytes=20 * MB, max_rows=50_000, max_inflated_bytes=200 * MB,
+    max_columns=200, max_cells=2_000_000,
+):
     """Read a binary file object (a Django UploadedFile or an open file) into a RawTable.
 
     The format comes from the content; `filename` only chooses between "damaged"
     and "not a spreadsheet" when the content is unreadable. Raises SpreadsheetRefused.
+    Every bound is checked before the work it protects: the size before reading, the zip's
+    sizes and every part's DTD and every worksheet's rows, columns and cells before parsing.
     """
+    bounds = Bounds(rows=max_rows, columns=max_columns, cells=max_cells)
     data = _read_bytes(fileobj, max_bytes)
     if not data:
         raise SpreadsheetRefused(_("The file is empty."))
     if data.startswith(XLSX_MAGIC):
-        return _read_xlsx(data, filename, max_rows, max_inflated_bytes)
+        return _read_xlsx(data, filename, bounds, max_inflated_bytes)
     if data.startswith(OLE2_MAGIC):
-        return _read_xls(data, max_rows)
-    return _read_csv(data, filename, max_rows)
+        return _read_xls(data, bounds)
+    return _read_csv(data, filename, bounds)
 
 
 def _read_bytes(fileobj, max_bytes):
@@ -169,8 +205,8 @@ def _password_protected():
 def _refuse_parser_errors():
     """Turn any parser failure into the "damaged" refusal.
 
-    openpyxl and xlrd raise all kinds of exceptions on corrupt input (KeyError,
-    struct.error, XML syntax errors, defusedxml's refusals...), so nothing narrower works.
+    calamine and xlrd raise all kinds of exceptions on corrupt input (CalamineError,
+    XmlError, KeyError, struct.error...), so nothing narrower works.
     """
     try:
         yield
@@ -181,15 +217,21 @@ def _refuse_parser_errors():
         raise _damaged() from error
 
 
-def _collect(value_rows, max_rows):
-    """Number the rows from 1, trim trailing empty cells, drop blank rows, enforce max_rows."""
+def _collect(value_rows, bounds):
+    """Number the rows from 1, trim trailing empty cells, drop blank rows, and
+    enforce the bounds row by row (a reader that produces rows one at a time stops at the
+    first row past them)."""
     rows = []
+    cells = 0
     for number, values in enumerate(value_rows, start=1):
+        bounds.check_columns(len(values))
+        cells += len(values)
+        bounds.check_cells(cells)
         while values and values[-1] is None:
             values.pop()
         if values:
-            if len(rows) == max_rows:
-                raise SpreadsheetRefused(_("The file has more than %(limit)s rows.") % {"limit": max_rows})
+            if len(rows) == bounds.rows:
+                raise SpreadsheetRefused(_("The file has more than %(limit)s rows.") % {"limit": bounds.rows})
             rows.append(RawRow(number, values))
     return rows
 
@@ -209,26 +251,29 @@ def _clean(value):
 # --- xlsx -------------------------------------------------------------------
 
 
-def _read_xlsx(data, filename, max_rows, max_inflated_bytes):
-    buffer = io.BytesIO(data)
-    _check_zip(buffer, filename, max_inflated_bytes)
+def _read_xlsx(data, filename, bounds, max_inflated_bytes):
+    _check_zip(io.BytesIO(data), filename, bounds, max_inflated_bytes)
     with _refuse_parser_errors():
-        workbook = openpyxl.load_workbook(buffer, read_only=True, data_only=True)
+        workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
     try:
-        sheet = _first_visible(workbook.worksheets, lambda ws: ws.sheet_state == "visible")
-        # Other tools write wrong <dimension> refs; openpyxl would cut rows and
-        # columns at them, so always read up to the real last cell.
-        sheet.reset_dimensions()
         with _refuse_parser_errors():
-            value_rows = ([_clean(value) for value in row] for row in sheet.iter_rows(values_only=True))
-            rows = _collect(value_rows, max_rows)
+            index = _first_visible(
+                enumerate(workbook.sheets_metadata),
+                lambda entry: entry[1].visible == python_calamine.SheetVisibleEnum.Visible,
+            )[0]
+            sheet = workbook.get_sheet_by_index(index)
+            # From A1, so rows and columns are numbered as Excel shows them; calamine reads
+            # to the last cell whatever the sheet's <dimension> says.
+            value_rows = ([_clean(value) for value in row] for row in sheet.to_python(skip_empty_area=False))
+            rows = _collect(value_rows, bounds)
     finally:
         workbook.close()
-    return RawTable(format="xlsx", encoding="", sheet_name=sheet.title, rows=rows)
+    return RawTable(format="xlsx", encoding="", sheet_name=sheet.name, rows=rows)
 
 
-def _check_zip(buffer, filename, max_inflated_bytes):
-    """Refuse zips that are not workbooks, would inflate absurdly, or hold a DTD.
+def _check_zip(buffer, filename, bounds, max_inflated_bytes):
+    """Refuse zips that are not workbooks, would inflate absurdly, hold a DTD anywhere, or
+    hold a worksheet past the bounds; all before any XML is parsed.
 
     The declared sizes can be trusted as a bound: zipfile never inflates a
     member beyond its declared file_size (a lie ends in a CRC error).
@@ -238,7 +283,7 @@ def _check_zip(buffer, filename, max_inflated_bytes):
             members = archive.infolist()
             _check_members(members, filename, max_inflated_bytes)
             for member in members:
-                _check_xml_prolog(archive, member)
+                _check_part(archive, member, bounds)
     except (zipfile.BadZipFile, ValueError, EOFError, NotImplementedError, RuntimeError) as error:
         raise _damaged() from error
 
@@ -260,44 +305,86 @@ def _check_members(members, filename, max_inflated_bytes):
         )
 
 
-def _check_xml_prolog(archive, member):
-    """Refuse an XML part that declares a DTD (entity bombs, external entities).
+def _check_part(archive, member, bounds):
+    """Read one part to its end, in blocks: refuse a DTD anywhere in it (entity bombs,
+    external entities), whatever comes before it; and for a worksheet, count its rows,
+    columns and cells (SheetSize) so that a sheet too large is refused before it is parsed.
 
-    A DTD can only come before the root element, so defusedxml reads each part up to its
-    root element and no further. openpyxl then parses the parts with the C parser (see
-    OPENPYXL_DEFUSEDXML in the settings), which can meet no entity declaration in them.
-    Parts that are not XML (images, printer settings) are left to openpyxl.
+    Every part is searched, whatever its name or first bytes: the bytes of "<!DOCTYPE" do
+    not occur by chance in the pictures a roster may hold.
     """
+    size = SheetSize(bounds) if WORKSHEET_PART.fullmatch(member.filename) else None
+    overlap = max(len(opening) for opening in DTD_OPENINGS) - 1
+    tail = b""
     with archive.open(member) as stream:
-        block = stream.read(XML_READ_SIZE)
-        if not block.lstrip().startswith(XML_STARTS):
+        while block := stream.read(PART_READ_SIZE):
+            searched = tail + block
+            if any(opening in searched for opening in DTD_OPENINGS):
+                raise _damaged() from DTDForbidden(None, None, None)
+            tail = searched[-overlap:]
+            if size is not None:
+                size.feed(block)
+    if size is not None:
+        size.close()
+
+
+class SheetSize:
+    """Counts a worksheet's rows, cells and furthest cell from its XML as it is read, and
+    refuses it as soon as it passes the bounds: cheap regular expressions over the bytes, no
+    XML parsing and nothing kept but a few counters.
+
+    A block is counted up to its last "<"; the rest waits for the next block, so no element
+    start is cut in two (attribute values cannot hold a "<").
+    """
+
+    def __init__(self, bounds):
+        self.bounds = bounds
+        self.cells = self.row_cells = 0
+        self.furthest_row = self.furthest_column = 0
+        self.pending = b""
+
+    def feed(self, block):
+        data = self.pending + block
+        cut = data.rfind(b"<")
+        if cut <= 0:
+            self.pending = data
             return
-        parser = DefusedXMLParser(target=_StopAtRoot(), forbid_dtd=True)
-        try:
-            while block:
-                parser.feed(block)
-                block = stream.read(XML_READ_SIZE)
-            parser.close()
-        except _RootReached:
-            return
-        except DefusedXmlException as error:
-            raise _damaged() from error
-        except ParseError:
-            return  # not well-formed before its root: openpyxl refuses it if it needs the part
-
-
-class _RootReached(Exception):
-    pass
-
-
-class _StopAtRoot:
-    """A parser target that stops at the root element: nothing after it can be a DTD."""
-
-    def start(self, tag, attributes):
-        raise _RootReached
+        self.pending = data[cut:]
+        self._count(data, cut)
 
     def close(self):
-        return None
+        self._count(self.pending, len(self.pending))
+        self.pending = b""
+
+    def _count(self, data, end):
+        bounds = self.bounds
+        start = 0
+        for row in ROW_START.finditer(data, 0, end):
+            self._add_cells(len(CELL_START.findall(data, start, row.start())))
+            self.row_cells = 0
+            start = row.start()
+        self._add_cells(len(CELL_START.findall(data, start, end)))
+        # Distinct references only, so that no Python code runs per cell.
+        columns = set(CELL_COLUMN.findall(data, 0, end))
+        self.furthest_column = max([self.furthest_column, *map(column_number, columns)])
+        bounds.check_columns(self.furthest_column)
+        numbers = set(CELL_ROW.findall(data, 0, end)) | set(ROW_NUMBER.findall(data, 0, end))
+        self.furthest_row = max([self.furthest_row, *map(int, numbers)])
+        bounds.check_cells(self.furthest_row * self.furthest_column)
+
+    def _add_cells(self, count):
+        self.cells += count
+        self.row_cells += count
+        self.bounds.check_columns(self.row_cells)
+        self.bounds.check_cells(self.cells)
+
+
+def column_number(letters):
+    """A column's number from its letters: A is 1, Z 26, AA 27."""
+    number = 0
+    for letter in letters.upper():
+        number = number * 26 + letter - 64
+    return number
 
 
 def _first_visible(sheets, is_visible):
@@ -310,7 +397,7 @@ def _first_visible(sheets, is_visible):
 # --- xls --------------------------------------------------------------------
 
 
-def _read_xls(data, max_rows):
+def _read_xls(data, bounds):
     if ENCRYPTED_PACKAGE in data:
         raise _password_protected()
     with _refuse_parser_errors():
@@ -318,7 +405,10 @@ def _read_xls(data, max_rows):
         try:
             sheets = (book.sheet_by_index(index) for index in range(book.nsheets))
             sheet = _first_visible(sheets, lambda candidate: candidate.visibility == 0)
-            rows = _collect(_xls_rows(sheet, book.datemode), max_rows)
+            # The format allows 256 columns and 65,536 rows, and the sheet is in memory.
+            bounds.check_columns(sheet.ncols)
+            bounds.check_cells(sheet.ncols * sheet.nrows)
+            rows = _collect(_xls_rows(sheet, book.datemode), bounds)
         finally:
             book.release_resources()
     return RawTable(format="xls", encoding="", sheet_name=sheet.name, rows=rows)
@@ -356,7 +446,7 @@ def _xls_value(kind, value, datemode):
 # --- csv --------------------------------------------------------------------
 
 
-def _read_csv(data, filename, max_rows):
+def _read_csv(data, filename, bounds):
     if b"\x00" in data or data.startswith(OTHER_MAGICS):
         raise _not_a_spreadsheet(filename)
     encoding, text = _decode(data, filename)
@@ -369,7 +459,7 @@ def _read_csv(data, filename, max_rows):
         )
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(text))
     try:
-        rows = _collect(([value.strip(BLANKS) or None for value in record] for record in reader), max_rows)
+        rows = _collect(([value.strip(BLANKS) or None for value in record] for record in reader), bounds)
     except csv.Error as error:  # e.g. a field over csv.field_size_limit()
         raise _not_a_spreadsheet(filename) from error
     return RawTable(format="csv", encoding=encoding, sheet_name="", rows=rows)

@@ -23,6 +23,8 @@ from django.urls import resolve
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from common import replicas
+
 from .models import Job
 
 logger = logging.getLogger(__name__)
@@ -82,7 +84,13 @@ def start_in_background(*, request, title, file_name, rows_total=None):
 
 
 def run_in_worker(job_id):
-    """The worker's part: run the job as its owner, or record why it did not finish."""
+    """The worker's part: run the job as its owner, or record why it did not finish. Each
+    job is a unit of work of its own for the replica router (common.replicas)."""
+    with replicas.unit_of_work():
+        _run(job_id)
+
+
+def _run(job_id):
     taken = Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(
         status=Job.Status.RUNNING, started_at=timezone.now()
     )

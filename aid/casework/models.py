@@ -188,7 +188,11 @@ class HomeVisit(models.Model):
         verbose_name = _("home visit")
         verbose_name_plural = _("home visits")
         ordering = ["-visited_on", "-pk"]
-        indexes = [models.Index(fields=["student", "visited_on"], name="visit_student_date")]
+        indexes = [
+            models.Index(fields=["student", "visited_on"], name="visit_student_date"),
+            # The visit list's order: its pages are read from this index (KeysFirstPaginator).
+            models.Index(fields=["-visited_on", "-id"], name="visit_list_order"),
+        ]
 
     def __str__(self):
         return f"{self.student} · {self.visited_on:%Y-%m-%d}"

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
+    "common.replicas.ReplicaMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -109,6 +110,16 @@ DATABASES = {
         conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
     )
 }
+# A streaming replica of the primary, for reads (common.replicas: which reads go there).
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        os.environ["DATABASE_REPLICA_URL"], conn_max_age=DATABASES["default"]["CONN_MAX_AGE"]
+    )
+    # Tests use the primary's test database, which the replica streams like any other.
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["common.replicas.ReplicaRouter"]
+# After a request that wrote, its user reads from the primary this long (the replica's lag).
+REPLICA_PIN_SECONDS = float(os.environ.get("REPLICA_PIN_SECONDS", "5"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "students.User"
@@ -233,13 +244,6 @@ AUDIT_RETENTION_DAYS = int(os.environ.get("AUDIT_RETENTION_DAYS", str(3 * 365)))
 # after its upload when it was never applied, and this many days after it was applied.
 ROSTER_FILE_UNAPPLIED_DAYS = int(os.environ.get("ROSTER_FILE_UNAPPLIED_DAYS", "14"))
 ROSTER_FILE_APPLIED_DAYS = int(os.environ.get("ROSTER_FILE_APPLIED_DAYS", "30"))
-
-# openpyxl parses workbooks through defusedxml whenever it is installed, and defusedxml can
-# only hook the pure-Python XML parser: a 10,000-row roster then reads about 40% slower.
-# Uploaded workbooks are checked with defusedxml before openpyxl opens them (no part may
-# declare a DTD: common.spreadsheets), so openpyxl may use the C parser. openpyxl reads
-# this when it is first imported, which is after the settings.
-os.environ.setdefault("OPENPYXL_DEFUSEDXML", "False")
 
 LOGGING = {
     "version": 1,

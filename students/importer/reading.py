@@ -20,10 +20,14 @@ class RosterFilePurged(SpreadsheetRefused):
 
 
 def import_limits():
+    """The bounds of an upload (common.spreadsheets.read_table checks each before the work
+    it protects); each may be set in the settings."""
     return {
         "max_bytes": getattr(settings, "IMPORT_MAX_BYTES", 20 * 1024 * 1024),
         "max_rows": getattr(settings, "IMPORT_MAX_ROWS", 50_000),
         "max_inflated_bytes": getattr(settings, "IMPORT_MAX_INFLATED_BYTES", 200 * 1024 * 1024),
+        "max_columns": getattr(settings, "IMPORT_MAX_COLUMNS", 200),
+        "max_cells": getattr(settings, "IMPORT_MAX_CELLS", 2_000_000),
     }
 
 

@@ -28,6 +28,12 @@ def birth_date_for(date, user):
 
 
 @register.filter
+def label(value, labels):
+    """A stored choice value's label from a {value: label} dict (see choice_labels)."""
+    return labels.get(value, value)
+
+
+@register.filter
 def phone_for(phone, user):
     return masking.phone_for(user, phone)
 

@@ -13,14 +13,15 @@ from django_filters.views import FilterView
 from common.excel import COUNT_FORMAT, ExportColumn
 from common import masking
 from common.locking import EditConflict
+from common.paging import KeysFirstPaginator
 from students.permissions import ADD, CHANGE, EXPORT, VIEW
 
 from .. import hooks, idnumber, services
-from ..choices import IN_SCHOOL_STATUSES, Stage
+from ..choices import IN_SCHOOL_STATUSES, Gender, Grade, HouseholdCategory, Stage, Status
 from ..exports import student_columns, student_export_rows
 from ..filters import SchoolFilter, StudentFilter
 from ..forms import HouseholdForm, LeaveRosterForm, StudentForm
-from ..models import Household, School, Student
+from ..models import ROSTER_ORDER, Household, School, Student
 from .base import ExcelExportMixin, StaffViewMixin
 
 
@@ -30,6 +31,7 @@ class StudentListView(StaffViewMixin, ExcelExportMixin, FilterView):
     filterset_class = StudentFilter
     template_name = "students/student_list.html"
     paginate_by = 50
+    paginator_class = KeysFirstPaginator
     context_object_name = "students"
     # The sheet keeps the importer's Chinese headers and title in every language, so an
     # export can be imported again.
@@ -44,9 +46,17 @@ class StudentListView(StaffViewMixin, ExcelExportMixin, FilterView):
         return student_export_rows(students, self.request.user)
 
     def get_queryset(self):
-        return Student.objects.visible_to(self.request.user).select_related(
-            "school__region", "household"
+        return (
+            Student.objects.visible_to(self.request.user)
+            .select_related("school__region", "household")
+            .order_by(*ROSTER_ORDER)
         )
+
+    def paginate_queryset(self, queryset, page_size):
+        """A page past the end (or no number) shows the last (or the first) page, not a 404."""
+        paginator = self.get_paginator(queryset, page_size, allow_empty_first_page=True)
+        page = paginator.get_page(self.request.GET.get(self.page_kwarg))
+        return paginator, page, page.object_list, page.has_other_pages()
 
     def get_filterset_kwargs(self, filterset_class):
         kwargs = super().get_filterset_kwargs(filterset_class)
@@ -63,6 +73,7 @@ class StudentListView(StaffViewMixin, ExcelExportMixin, FilterView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         query = self.request.GET
+        context["labels"] = choice_labels()
         context["more_filters_used"] = any(
             query.get(name) for name in self.filterset.form.fields
             if name not in StudentFilter.main_fields and name not in ("o", "id")
@@ -83,6 +94,19 @@ class StudentPrintView(StudentListView):
         context = super().get_context_data(**kwargs)
         self.log_this_export(len(context["students"]))  # the same personal data as the export
         return context
+
+
+def choice_labels():
+    """The labels of the list's choice columns, translated once per page rather than once
+    per cell (get_FOO_display translates the whole choice list at every call)."""
+    labels = {
+        name: {value: str(text) for value, text in choices.choices}
+        for name, choices in (
+            ("gender", Gender), ("stage", Stage), ("grade", Grade), ("status", Status), ("category", HouseholdCategory)
+        )
+    }
+    labels["in_school"] = set(IN_SCHOOL_STATUSES)
+    return labels
 
 
 class StudentDetailView(StaffViewMixin, DetailView):

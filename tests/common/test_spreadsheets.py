@@ -159,12 +159,6 @@ def test_xlsx_with_a_wrong_dimension_is_read_to_the_last_cell():
     assert rows[-1] == RawRow(5, [5, "张三", "兰陵县第一中学"])
 
 
-def test_openpyxl_uses_the_c_parser_because_workbooks_are_checked_first():
-    """The settings let openpyxl parse without defusedxml (much faster); the DTD check in
-    spreadsheets guards every part before (the tests below)."""
-    assert openpyxl.DEFUSEDXML is False
-
-
 XML_DECLARATION = re.compile(rb"^\s*<\?xml[^>]*\?>")
 
 
@@ -209,15 +203,23 @@ def test_xlsx_whose_sheet_is_utf16_with_a_dtd_is_refused():
     assert refusal(data) == DAMAGED
 
 
-def test_xlsx_in_utf16_and_with_pictures_is_read():
-    """Parts that are not XML, and XML in another encoding, pass the DTD check."""
+def test_xlsx_with_pictures_is_read():
+    """Parts that are not XML pass the DTD check."""
     workbook = openpyxl.Workbook()
     workbook.active.append(["姓名", "学校"])
     workbook.active.append(["张三", "兰陵县第一中学"])
-    data = replace_member(xlsx_bytes(workbook), "xl/worksheets/sheet1.xml", with_dtd("", "utf-16"))
-    data = add_member(data, "xl/media/image1.png", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
+    data = add_member(xlsx_bytes(workbook), "xl/media/image1.png", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
 
     assert read(data).rows == [RawRow(1, ["姓名", "学校"]), RawRow(2, ["张三", "兰陵县第一中学"])]
+
+
+def test_xlsx_whose_sheet_is_utf16_without_a_dtd_is_refused_as_damaged():
+    """Excel and WPS write UTF-8 parts; the reader (calamine) reads no other encoding."""
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["姓名", "学校"])
+    data = replace_member(xlsx_bytes(workbook), "xl/worksheets/sheet1.xml", with_dtd("", "utf-16"))
+
+    assert refusal(data) == DAMAGED
 
 
 def add_member(data, name, content):

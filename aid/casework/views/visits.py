@@ -25,6 +25,7 @@ from aid.casework.models import HomeVisit, PolicyCheck, VisitDelivery
 from aid.reference.models import DeliveryItem, Term, programs_applying_to
 from common.excel import ExportColumn
 from common.masking import id_number_for
+from common.paging import KeysFirstPaginator
 from students.choices import Role
 from students.models import Student
 from students.permissions import ADD, CHANGE, EXPORT, VIEW
@@ -205,6 +206,7 @@ class VisitListView(StaffViewMixin, ExcelExportMixin, FilterView):
     filterset_class = VisitFilter
     template_name = "aid/visit_list.html"
     paginate_by = 50
+    paginator_class = KeysFirstPaginator
     context_object_name = "visits"
     export_title = "家访记录"  # as its Chinese headers (VISIT_COLUMNS)
     # ID numbers, and authors by their login (a mobile phone number).

@@ -22,7 +22,7 @@ from accounts.models import LoginEvent
 from common import bulk_writes
 from common.audit import retention_bypass
 from demo import data
-from demo.casework import PLANTED_DEPARTURES, build_casework, delete_casework
+from demo.casework import PLANTED_DEPARTURES, build_casework, delete_casework, demo_password_hash
 from students import idnumber
 from students.choices import Gender, RegionLevel, Stage, grades_of_stage
 from students.models import COUNTY_WIDE_ROLES, Household, Region, School, Student, User, staff_of_region
@@ -300,7 +300,7 @@ def build_users(regions, school_plans, password):
         user.role = role
         user.region = regions[scope] if role in COUNTY_WIDE_ROLES else None
         user.school = None if role in COUNTY_WIDE_ROLES else schools_by_name[scope]
-        user.set_password(password)
+        user.password = demo_password_hash(password)
         # The printed logins must keep working for visitors (README, Security).
         user.must_change_password = settings.DEMO_MUST_CHANGE_PASSWORD
         user.save()

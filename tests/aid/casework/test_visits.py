@@ -581,8 +581,9 @@ def test_visit_list_takes_a_fixed_number_of_queries(
         visit.other_visitors.add(colleague)
         PolicyCheckFactory(visit=visit, delivered=False, reason="未到账")
     client = client_for(bureau_admin)
-    # session, user, the user's region, count, page, other visitors, school and township choices
-    with django_assert_max_num_queries(8):
+    # session, user, the user's region, count, the page's keys, the page, other visitors,
+    # school and township choices
+    with django_assert_max_num_queries(9):
         response = client.get(reverse("aid:visit_list"), {"undelivered": "on"})
     assert len(response.context["visits"]) == size
 
@@ -665,3 +666,14 @@ def test_export_keeps_the_scope(client_for, exported_visit, other_school):
     HomeVisitFactory(student=StudentFactory(school=other_school))
     rows = exported_rows(client_for(SchoolAdminFactory(school=other_school)))
     assert len(rows) == 2 and rows[1][3] == other_school.name
+
+
+def test_visit_pages_are_newest_first_with_every_visit_once(client_for, bureau_admin, school):
+    students = StudentFactory.create_batch(3, school=school)
+    visits = [
+        HomeVisitFactory(student=students[n % 3], visited_on=TODAY - (n % 7) * DAY) for n in range(55)
+    ]
+    expected = [v.pk for v in sorted(visits, key=lambda v: (v.visited_on, v.pk), reverse=True)]
+    client = client_for(bureau_admin)
+    pages = [client.get(reverse("aid:visit_list"), {"page": page}).context["visits"] for page in (1, 2)]
+    assert [v.pk for page in pages for v in page] == expected
