@@ -18,6 +18,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import FormView, TemplateView
@@ -137,7 +138,7 @@ def case_export_columns():
         ExportColumn(_("Number of attempts"), 8, WHOLE_NUMBER),
         ExportColumn(_("Last attempt"), 12, DATE_FORMAT),
         ExportColumn(_("Closed on"), 12, DATE_FORMAT),
-        ExportColumn(_("Outcome"), 12),
+        ExportColumn(pgettext("dropout case", "Outcome"), 12),
         ExportColumn(_("Receiving school"), 20),
         ExportColumn(_("Explanation"), 24),
     )
