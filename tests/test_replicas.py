@@ -111,8 +111,10 @@ def pause_replay(replica):
 
 
 def resume_and_catch_up(replica):
+    # The insert position, not the write position: the test server commits asynchronously
+    # (synchronous_commit=off), so the last commit may not be written out yet.
     with connections["default"].cursor() as cursor:
-        cursor.execute("SELECT pg_current_wal_lsn()")
+        cursor.execute("SELECT pg_current_wal_insert_lsn()")
         target = cursor.fetchone()[0]
     with replica.cursor() as cursor:
         cursor.execute("SELECT pg_wal_replay_resume()")
