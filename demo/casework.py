@@ -24,6 +24,7 @@ from aid.casework.models import (
     SchoolPairing,
     VisitDelivery,
 )
+from aid.casework import services as casework
 from aid.dropout import services as dropout
 from aid.dropout.models import CaseResponsible, DropoutCase, PersuasionAttempt
 from aid.reference.models import (
@@ -364,8 +365,9 @@ def build_casework(rng, *, county, students, schools, users, password, today=Non
 def plant_work(users, grid, zichuan, programs, county, term, today):
     """Something on every demo login's work list (aid.dashboard.worklists): the bus subsidy
     of one township submitted for approval; passed next-visit dates of the demo teacher
-    and of both demo schools; a rectification report for the first grid to check; and an
-    overdue rectification in Zichuan."""
+    and of both demo schools; a student of the first demo school waiting for a new teacher
+    (on a term's first day no next-visit date can have passed); a rectification report for
+    the first grid to check; and an overdue rectification in Zichuan."""
     bus = programs["定制校车交通补助"]
     township = bus.schools.order_by("pk").values_list("region", flat=True).first()
     if township is not None:
@@ -374,14 +376,15 @@ def plant_work(users, grid, zichuan, programs, county, term, today):
             SchoolConfirmation.objects.create(batch=batch, school_id=school_id, confirmed_by=users["bureau"])
         batch.refresh_from_db()
         d.batch_submit(actor=users["bureau"], batch=batch, expected_version=batch.version)
-    pairings = Pairing.objects.active().select_related("student", "teacher")
-    for pairing in (
-        pairings.filter(teacher=users["teacher"]).first(),
-        pairings.filter(student__school=users["school1"].school).exclude(teacher=users["teacher"]).first(),
-        pairings.filter(student__school=users["school2"].school).first(),
+    pairings = Pairing.objects.active().select_related("student", "teacher").order_by("pk")
+    for candidates in (
+        pairings.filter(teacher=users["teacher"]),
+        pairings.filter(student__school=users["school1"].school).exclude(teacher=users["teacher"]),
+        pairings.filter(student__school=users["school2"].school),
     ):
-        if pairing is not None:
-            plant_passed_next_visit(pairing, term, today)
+        any(plant_passed_next_visit(pairing, term, today) for pairing in candidates[:20])
+    for school_admin in (users["school1"], users["school2"]):
+        plant_unpaired(school_admin, today)
     reported = Rectification.objects.filter(
         inspection__grid=grid, status=Rectification.Status.OPEN
     ).order_by("deadline", "pk").first()
@@ -392,18 +395,33 @@ def plant_work(users, grid, zichuan, programs, county, term, today):
     build_zichuan_inspection(zichuan, today)
 
 
+def plant_unpaired(school_admin, today):
+    """A student of the school whose teacher has left, unless one is waiting already: its
+    newest pairing, not the first ones, whose students carry the passed next-visit dates."""
+    if casework.unpaired_students(school_admin).exists():
+        return
+    pairing = Pairing.objects.active().filter(student__school=school_admin.school).order_by("-pk").first()
+    if pairing is not None:
+        casework.pairing_end(actor=school_admin, pairing=pairing, ended_on=max(today, pairing.started_on),
+                             reason="结对教师调离，待重新安排。")
+
+
 def plant_passed_next_visit(pairing, term, today):
     """The pairing's student gets a visit this term whose next-visit date has passed (none
-    can have passed on a term's first day)."""
+    can have passed on a term's first day). Whether it could: a student visited today
+    cannot have a next visit due before today."""
     latest = HomeVisit.objects.filter(student=pairing.student).order_by("-visited_on", "-pk").first()
     if latest is not None and latest.visited_on < today:
         HomeVisit.objects.filter(pk=latest.pk).update(next_visit_on=latest.visited_on)
-    elif latest is None and term.starts_on < today:
+        return True
+    if latest is None and term.starts_on < today:
         HomeVisit.objects.create(
             student=pairing.student, author=pairing.teacher, visited_on=term.starts_on,
             study_situation=FINDINGS[0], living_situation=LIVING[0], measures=MEASURES[0],
             next_visit_on=max(term.starts_on, today - datetime.timedelta(days=7)),
         )
+        return True
+    return False
 
 
 def build_zichuan_inspection(admin, today):
