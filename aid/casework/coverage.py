@@ -7,11 +7,12 @@ students in scope by school, and the township subtotals and the total are sums o
 import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Exists, OuterRef, Subquery
+from django.db import connections
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 
-from aid.casework.models import HomeVisit
+from aid.casework.models import HomeVisit, Pairing
 from common.figures import percent
 from common.excel import (
     BOLD,
@@ -24,7 +25,7 @@ from common.excel import (
     write_header,
     write_title,
 )
-from students.models import Student
+from students.models import School, Student
 
 
 def visited_in(term):
@@ -98,24 +99,67 @@ class Coverage:
     total: Figure = field(default_factory=Figure)
 
 
-def coverage_for(user, term):
-    """Coverage of the students on the roster in the user's scope, by township and school."""
-    rows = (
-        Student.objects.visible_to(user)
-        .on_roster()
-        .values("school_id", "school__name", "school__region__code", "school__region__name")
-        .annotate(total=Count("pk"), visited_count=Count("pk", filter=visited_in(term)))
-        .order_by("school__region__code", "school__name")
+@dataclass(frozen=True)
+class RosterCount:
+    """The students on the roster of one school, stage and status: how many, how many have
+    an active pairing, and how many were visited in the term."""
+
+    school_id: int
+    stage: str
+    status: str
+    total: int
+    paired: int
+    visited: int
+
+
+def roster_counts(students, term):
+    """[RosterCount] for the students on the roster among `students` (already scoped): one
+    grouped query for the figures of a whole county or city.
+
+    Written as SQL around the ORM's own querysets (scope, active pairings, visits of the
+    term) because the ORM can only count "has a pairing" as an EXISTS evaluated once per
+    student; a join to the distinct paired and visited students is one hash join each,
+    three to four times faster at 200,000 students.
+    """
+    scope, params = (
+        students.on_roster().order_by().values("pk", "school_id", "stage", "status").query.sql_with_params()
     )
+    paired, paired_params = Pairing.objects.active().order_by().values("student_id").distinct().query.sql_with_params()
+    params = (*params, *paired_params)
+    visited, visits = "0", ""
+    if term is not None:
+        visits, visit_params = (
+            HomeVisit.objects.in_term(term).order_by().values("student_id").distinct().query.sql_with_params()
+        )
+        visited, visits = "COUNT(v.student_id)", f"LEFT JOIN ({visits}) v ON v.student_id = s.pk"
+        params = (*params, *visit_params)
+    sql = (
+        f"SELECT s.school_id, s.stage, s.status, COUNT(*), COUNT(p.student_id), {visited} "
+        f"FROM ({scope}) s LEFT JOIN ({paired}) p ON p.student_id = s.pk {visits} "
+        "GROUP BY s.school_id, s.stage, s.status ORDER BY s.school_id, s.stage, s.status"
+    )
+    with connections[students.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        return [RosterCount(*row) for row in cursor.fetchall()]
+
+
+def coverage_for(user, term, counts=None):
+    """Coverage of the students on the roster in the user's scope, by township and school
+    (`counts`: the roster_counts of the user's students, when the caller has them)."""
+    if counts is None:
+        counts = roster_counts(Student.objects.visible_to(user), term)
+    by_school = {}
+    for count in counts:
+        figure = by_school.setdefault(count.school_id, Figure())
+        figure.add(Figure(total=count.total, visited=count.visited))
+    schools = School.objects.filter(pk__in=by_school).select_related("region").order_by("region__code", "name")
     coverage = Coverage(term=term)
-    for row in rows:
-        if not coverage.townships or coverage.townships[-1].code != row["school__region__code"]:
-            coverage.townships.append(
-                TownshipCoverage(code=row["school__region__code"], name=row["school__region__name"])
-            )
+    for school in schools:
+        if not coverage.townships or coverage.townships[-1].code != school.region.code:
+            coverage.townships.append(TownshipCoverage(code=school.region.code, name=school.region.name))
         township = coverage.townships[-1]
-        figure = Figure(total=row["total"], visited=row["visited_count"])
-        township.schools.append(SchoolCoverage(row["school_id"], row["school__name"], figure))
+        figure = by_school[school.pk]
+        township.schools.append(SchoolCoverage(school.pk, school.name, figure))
         township.subtotal.add(figure)
         coverage.total.add(figure)
     return coverage

@@ -9,8 +9,7 @@ from decimal import Decimal
 from django.db.models import Count, Exists, Min, OuterRef, Q, Sum
 from django.utils import timezone
 
-from aid.casework import services
-from aid.casework.coverage import coverage_for, visited_in
+from aid.casework.coverage import coverage_for, roster_counts
 from aid.casework.models import (
     ExchangeActivity,
     HomeVisit,
@@ -21,11 +20,11 @@ from aid.casework.models import (
 from aid.dropout.models import DropoutCase
 from aid.reference.models import AidProgram, Term
 from aid.subsidies.models import DisbursementLine
-from aid.subsidies.precision import precision_report
+from aid.subsidies.precision import open_findings_count
 from aid.supervision.models import Rectification
 from common.figures import percent
 from students.choices import IN_SCHOOL_STATUSES, Stage, Status
-from students.models import Student
+from students.models import School, Student
 
 
 @dataclass
@@ -63,6 +62,7 @@ class Dashboard:
     oldest_case_days: int | None = None
     overdue_rectifications: int = 0
     idle_school_pairings: int = 0
+    roster_counts: list = field(default_factory=list)  # [RosterCount] the figures come from
 
     @property
     def unpaired(self):
@@ -92,18 +92,18 @@ class Dashboard:
 def dashboard_for(user, today=None):
     today = today or timezone.localdate()
     term = Term.objects.current(today)
-    students = Student.objects.visible_to(user).on_roster()
-    stages, statuses = stage_status_matrix(students)
-    figures = paired_and_visited(students, term)
+    counts = roster_counts(Student.objects.visible_to(user), term)
+    stages, statuses = stage_status_matrix(counts)
     board = Dashboard(
         term=term,
         stages=stages,
         statuses=statuses,
         total=sum(row.total for row in stages),
         in_school=sum(row.in_school for row in stages),
-        paired=figures["paired"],
-        visited=figures["visited"],
-        coverage=coverage_for(user, term) if term else None,
+        paired=sum(count.paired for count in counts),
+        visited=sum(count.visited for count in counts),
+        coverage=coverage_for(user, term, counts) if term else None,
+        roster_counts=counts,
     )
     if term is not None:
         board.money = money_this_term(user, term)
@@ -115,14 +115,15 @@ def dashboard_for(user, today=None):
     return board
 
 
-def stage_status_matrix(students):
-    """Students by stage and status: one grouped count."""
-    counts = {}
-    for row in students.values("stage", "status").annotate(n=Count("pk")).order_by():
-        counts[(row["stage"], row["status"])] = row["n"]
+def stage_status_matrix(counts):
+    """Students by stage and status, from the roster counts."""
+    by_stage_status = {}
+    for count in counts:
+        key = (count.stage, count.status)
+        by_stage_status[key] = by_stage_status.get(key, 0) + count.total
     rows = []
     for stage, label in Stage.choices:
-        by_status = {status: counts.get((stage, status), 0) for status in Status.values}
+        by_status = {status: by_stage_status.get((stage, status), 0) for status in Status.values}
         rows.append(
             StageRow(
                 stage=stage,
@@ -133,18 +134,6 @@ def stage_status_matrix(students):
             )
         )
     return rows, [(status, str(label)) for status, label in Status.choices]
-
-
-def paired_and_visited(students, term):
-    paired = Exists(Pairing.objects.active().filter(student_id=OuterRef("pk")))
-    aggregates = {"paired": Count("pk", filter=Q(is_paired=True))}
-    annotated = students.annotate(is_paired=paired)
-    if term is not None:
-        annotated = annotated.annotate(is_visited=visited_in(term))
-        aggregates["visited"] = Count("pk", filter=Q(is_visited=True))
-    result = annotated.aggregate(**aggregates)
-    result.setdefault("visited", 0)
-    return result
 
 
 def money_this_term(user, term):
@@ -186,7 +175,7 @@ def money_this_term(user, term):
             program_id=program.pk, name=program.name, planned=Decimal("0"), paid=Decimal("0"),
             planned_count=0, paid_count=0,
         )
-        item.open_findings = precision_report(user, program, term).open_count()
+        item.open_findings = open_findings_count(user, program, term)
         if item.program_id in by_program or item.open_findings:
             listed.append(item)
     return listed
@@ -200,16 +189,18 @@ def idle_school_pairings(user, term):
     return SchoolPairing.objects.visible_to(user).filter(ended_on__isnull=True).exclude(Exists(active)).count()
 
 
-def casework_summary(user):
-    """What bureau and school administrators act on: unpaired students by school, pairings
-    to reassign, and the current term's visit alerts and coverage. A fixed number of queries."""
-    term = Term.objects.current()
-    unpaired_by_school = list(
-        services.unpaired_students(user)
-        .values("school_id", "school__name")
-        .annotate(count=Count("pk"))
-        .order_by("school__name")
-    )
+def casework_summary(user, board):
+    """What bureau and school administrators act on: unpaired students by school (from the
+    board's roster counts), pairings to reassign, and the current term's visit alerts and
+    coverage. A fixed number of queries."""
+    term = board.term
+    unpaired = {}
+    for count in board.roster_counts:
+        unpaired[count.school_id] = unpaired.get(count.school_id, 0) + count.total - count.paired
+    schools = School.objects.filter(pk__in=[pk for pk, n in unpaired.items() if n]).order_by("name")
+    unpaired_by_school = [
+        {"school_id": school.pk, "school__name": school.name, "count": unpaired[school.pk]} for school in schools
+    ]
     summary = {
         "unpaired_by_school": unpaired_by_school,
         "unpaired_total": sum(row["count"] for row in unpaired_by_school),

@@ -36,7 +36,7 @@ class DashboardView(StaffViewMixin, TemplateView):
         context["in_school_statuses"] = ",".join(IN_SCHOOL_STATUSES)
         context["today"] = timezone.localdate()
         if services.may_pair(user):
-            context["casework"] = casework_summary(user)
+            context["casework"] = casework_summary(user, board)
         context["worklists"] = worklists_for(
             user, open_findings={m.program_id: m.open_findings for m in board.money}
         )

@@ -132,7 +132,7 @@ class TestCoverageView:
         term = terms["current"]
         assert f'href="?term={term.pk}&amp;export=xlsx" id="export-coverage"' in page
 
-        with django_assert_max_num_queries(6):
+        with django_assert_max_num_queries(7):
             response = client.get(reverse("aid:coverage"), {"term": term.pk, "export": "xlsx"})
 
         sheet = load_workbook(io.BytesIO(response.content)).active
