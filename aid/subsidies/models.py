@@ -230,7 +230,11 @@ class DisbursementLine(models.Model):
                 name="line_from_batch_or_visit",
             ),
         ]
-        indexes = [models.Index(fields=["program", "term", "status"], name="line_program_term_status")]
+        indexes = [
+            models.Index(fields=["program", "term", "status"], name="line_program_term_status"),
+            # A program's lines of a term school by school: what scoped checks and sums read.
+            models.Index(fields=["program", "term", "school"], name="line_program_term_school"),
+        ]
 
     def __str__(self):
         return f"{self.student} · {self.program} · {self.amount}"

@@ -1,15 +1,21 @@
 """Precision checks (精准资助比对) for one program and term, within a user's scope.
 
-Each check returns findings: a student, the lines concerned and what is wrong. A finding
-that a person has looked into (PrecisionResolution) is reported apart as resolved.
+Each check finds students or lines: a finding is a student, the lines concerned and what is
+wrong. A finding that a person has looked into (PrecisionResolution) is reported apart as
+resolved. The checks select and count in the database, and only the findings a page shows
+become objects, so the home page's counts and the precision page take a fixed number of
+queries whatever the size of the county.
 """
 import datetime
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, Exists, Min, OuterRef, Q
+from django.db.models import Count, Exists, F, Min, OuterRef, Q, Subquery
+from django.db.models.functions import TruncDate
+from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -23,6 +29,8 @@ from students import permissions
 from students.models import Household, Student
 
 Kind = PrecisionResolution.Kind
+# What a finding about a line shows: the student with their school and household, the batch.
+LINE_RELATED = ("school", "student__school", "student__household", "batch")
 RULE_LABELS = {
     "on_roster": _("left the roster"),
     "stage": _("stage"),
@@ -46,113 +54,267 @@ class Finding:
 class PrecisionReport:
     program: object
     term: object
-    findings: dict  # kind → [Finding] still open
-    resolved: list  # [Finding] with their resolution
+    findings: dict  # kind → [Finding] still open (with a limit, the first of them)
+    counts: dict  # kind → how many are open
+    resolved: list  # [Finding] with their resolution (with a limit, the first of them)
+    resolved_count: int
 
     def open_count(self):
-        return sum(len(items) for items in self.findings.values())
+        return sum(self.counts.values())
 
 
-def precision_report(user, program, term):
-    """All five checks for one program and term, in a fixed number of queries."""
-    students = Student.objects.visible_to(user)
-    lines = (
-        DisbursementLine.objects.visible_to(user)
-        .counting()
-        .filter(program=program, term=term)
-        .select_related("student__school", "student__household", "batch")
-    )
-    lines = list(lines)
-    raw = {
-        Kind.MISSED: missed(program, term, students),
-        Kind.DUPLICATE: duplicates(program, term, lines),
-        Kind.INELIGIBLE: ineligible(program, lines),
-        Kind.AMOUNT: wrong_amounts(program, lines),
-        Kind.OFF_ROSTER: paid_off_roster(lines),
-    }
+def precision_report(user, program, term, limit=None):
+    """All five checks for one program and term, in a fixed number of queries. The checks
+    select in the database; with `limit`, only that many findings of each kind (and of the
+    resolved ones) become objects, and the counts are of all of them."""
+    checks = PrecisionChecks(user, program, term)
     resolutions = {
         (r.kind, r.student_id): r
         for r in PrecisionResolution.objects.filter(program=program, term=term).select_related("resolved_by")
     }
-    findings, resolved = {}, []
-    for kind, items in raw.items():
-        findings[kind] = []
+    findings, counts, resolved, resolved_count = {}, {}, [], 0
+    for kind in Kind.values:
+        counts[kind], findings[kind] = checks.findings(kind, resolved=False, limit=limit)
+        count, items = checks.findings(kind, resolved=True, limit=limit)
+        resolved_count += count
         for finding in items:
-            finding.resolution = resolutions.get((kind, finding.student.pk))
-            (resolved if finding.resolution else findings[kind]).append(finding)
-    return PrecisionReport(program=program, term=term, findings=findings, resolved=resolved)
+            finding.resolution = resolutions.get((kind, finding.student.pk)) or checks.group_resolution(
+                finding, resolutions
+            )
+        resolved += items
+    if limit is not None:
+        resolved = resolved[:limit]
+    return PrecisionReport(program, term, findings, counts, resolved, resolved_count)
 
 
-def missed(program, term, students):
-    """漏发: eligible now, covered by a batch of this program for the term, and with no line
-    of it anywhere: a line at another school (paid there before the student moved here)
-    counts, whether or not the user can see it. A batch covers the students of its region's
-    schools; where no batch covers a student nobody is due yet, and in-kind items handed over
-    case by case on visits are not a list anyone is missing from."""
-    regions = set(
-        DisbursementBatch.objects.filter(program=program, term=term).values_list("region__code", flat=True)
-    )
-    if not regions:
-        return []
-    covered = Q()
-    for code in regions:
-        covered |= Q(school__region__code__startswith=code)
-    included = DisbursementLine.objects.counting().filter(program=program, term=term, student=OuterRef("pk"))
-    eligible = (
-        program.eligible_students(students).filter(covered).exclude(Exists(included))
-        .select_related("school", "household")
-    )
-    return [Finding(Kind.MISSED, student) for student in eligible]
+def open_findings_count(user, program, term):
+    """The number of open findings, as the precision page counts them, without making any
+    of them (the home page's figure)."""
+    checks = PrecisionChecks(user, program, term)
+    return sum(checks.count(kind) for kind in Kind.values)
 
 
-def duplicates(program, term, lines):
-    """重复: one person (one ID number) with more than one line, across batches and records."""
-    counts = (
-        DisbursementLine.objects.counting()
-        .filter(program=program, term=term)
-        .values("student__id_number")
-        .annotate(n=Count("pk"))
-        .filter(n__gt=1)
-    )
-    repeated = {row["student__id_number"] for row in counts}
-    by_number = {}
-    for line in lines:
-        if line.student.id_number in repeated:
-            by_number.setdefault(line.student.id_number, []).append(line)
-    return [Finding(Kind.DUPLICATE, group[0].student, group) for group in by_number.values()]
+class PrecisionChecks:
+    """The five checks of one program and term within a user's scope, as querysets.
 
-
-def ineligible(program, lines):
-    """错发: lines for students not eligible on the payment date (today for unpaid lines).
-
-    Paid lines are checked against the student's record, and its household's, as they stood
-    that day (history).
+    Each check selects students (漏发) or lines (the others); a finding is open unless a
+    resolution of its kind names its student. Paid lines are checked against the student as
+    recorded on the payment day: where neither the student nor the household has changed
+    since, that is the record as it stands, and the database checks it; the few lines whose
+    records changed after the payment are checked against their history in Python
+    (records_on_payment_dates), and counted and listed with the rest.
     """
-    rules = program.eligibility_rules()
-    as_paid = records_on_payment_dates([line for line in lines if line.paid_on])
-    findings = []
-    for line in lines:
-        record = as_paid.get(line.pk) if line.paid_on else line.student
-        reasons = failed_rules(record, rules) if record is not None else ["on_roster"]
-        if reasons:
-            detail = "、".join(str(RULE_LABELS[reason]) for reason in reasons)
-            findings.append(Finding(Kind.INELIGIBLE, line.student, [line], detail))
-    return findings
+
+    def __init__(self, user, program, term):
+        self.program, self.term = program, term
+        self.students = Student.objects.visible_to(user)
+        self.lines = DisbursementLine.objects.visible_to(user).counting().filter(program=program, term=term)
+        self.rules = program.eligibility_rules()
+        self._changed = None
+
+    @cached_property
+    def standards(self):
+        return {s.stage: s.amount for s in ProgramStandard.objects.filter(program=self.program)}
+
+    @cached_property
+    def resolved_ineligible(self):
+        """The students whose 错发 findings are resolved (for the lines checked in Python)."""
+        resolutions = PrecisionResolution.objects.filter(program=self.program, term=self.term, kind=Kind.INELIGIBLE)
+        return set(resolutions.values_list("student_id", flat=True))
+
+    # -- what each check selects --------------------------------------------------------
+
+    def missed_students(self):
+        """漏发: eligible now, covered by a batch of this program for the term, and with no
+        line of it anywhere: a line at another school (paid there before the student moved
+        here) counts, whether or not the user can see it. A batch covers the students of its
+        region's schools; where no batch covers a student nobody is due yet, and in-kind
+        items handed over case by case on visits are not a list anyone is missing from."""
+        regions = set(
+            DisbursementBatch.objects.filter(program=self.program, term=self.term)
+            .values_list("region__code", flat=True)
+        )
+        if not regions:
+            return self.students.none()
+        covered = Q()
+        for code in regions:
+            covered |= Q(school__region__code__startswith=code)
+        included = DisbursementLine.objects.counting().filter(
+            program=self.program, term=self.term, student=OuterRef("pk")
+        )
+        return self.program.eligible_students(self.students).filter(covered).exclude(Exists(included))
+
+    def duplicate_lines(self):
+        """重复: the lines in scope of one person (one ID number) with more than one line,
+        across batches and records (lines the user cannot see count)."""
+        repeated = (
+            DisbursementLine.objects.counting()
+            .filter(program=self.program, term=self.term)
+            .values("student__id_number")
+            .annotate(n=Count("pk"))
+            .filter(n__gt=1)
+            .values("student__id_number")
+        )
+        return self.lines.filter(student__id_number__in=repeated)
+
+    def line_condition(self, kind):
+        """The Q of the lines a line check finds (in the database)."""
+        if kind == Kind.AMOUNT:
+            # Differs from the program's current standard for its stage, with no reason given.
+            standard = ProgramStandard.objects.filter(
+                program=self.program, stage=OuterRef("stage"), amount=OuterRef("amount")
+            )
+            return Q(amount_reason="") & ~Q(Exists(standard))
+        if kind == Kind.OFF_ROSTER:
+            return Q(status=DisbursementLine.Status.PAID, student__left_roster_on__isnull=False)
+        # 错发: not eligible on the payment date (today for unpaid lines), where the record
+        # then is the record now; the changed ones are checked in Python.
+        return self.fails_now() & (Q(paid_on__isnull=True) | unchanged_since_payment())
+
+    def fails_now(self):
+        failed = Q(student__left_roster_on__isnull=False)
+        for path, values in self.rules:
+            failed |= ~Q(**{f"student__{path}__in": list(values)})
+        return failed
+
+    def changed_ineligible(self):
+        """The paid lines in scope whose student or household changed after the payment and
+        that were not eligible on the payment day, with the reasons: [(line, reasons)]."""
+        if self._changed is None:
+            changed = self.lines.filter(paid_on__isnull=False).exclude(unchanged_since_payment())
+            as_paid = records_on_payment_dates(changed)
+            self._changed = [(line, reasons) for line, record in as_paid if (reasons := self.reasons(record))]
+        return self._changed
+
+    def reasons(self, record):
+        """The rules `record` fails (a student, or its history record); a student not
+        registered then fails "on the roster"."""
+        return failed_rules(record, self.rules) if record is not None else ["on_roster"]
+
+    # -- counting and listing -----------------------------------------------------------
+
+    def resolution_exists(self, kind, student="student_id"):
+        return Exists(PrecisionResolution.objects.filter(
+            program=self.program, term=self.term, kind=kind, student_id=OuterRef(student)
+        ))
+
+    def duplicate_resolution_exists(self):
+        """A duplicate is one finding per ID number, resolved whichever of its students the
+        resolution names."""
+        return Exists(PrecisionResolution.objects.filter(
+            program=self.program, term=self.term, kind=Kind.DUPLICATE,
+            student__id_number=OuterRef("student__id_number"),
+        ))
+
+    def selection(self, kind, resolved):
+        """The queryset of one check's open (or resolved) findings: students for 漏发, lines
+        for the rest."""
+        if kind == Kind.MISSED:
+            queryset, exists = self.missed_students(), self.resolution_exists(kind, "pk")
+        elif kind == Kind.DUPLICATE:
+            queryset, exists = self.duplicate_lines(), self.duplicate_resolution_exists()
+        else:
+            queryset, exists = self.lines.filter(self.line_condition(kind)), self.resolution_exists(kind)
+        return queryset.filter(exists) if resolved else queryset.exclude(exists)
+
+    def changed_findings(self, kind, resolved):
+        """The findings of the lines checked in Python: [(line, reasons)]."""
+        if kind != Kind.INELIGIBLE:
+            return []
+        return [
+            (line, reasons) for line, reasons in self.changed_ineligible()
+            if (line.student_id in self.resolved_ineligible) == resolved
+        ]
+
+    def count(self, kind, resolved=False):
+        selection = self.selection(kind, resolved)
+        if kind == Kind.DUPLICATE:
+            return selection.values("student__id_number").distinct().count()
+        return selection.count() + len(self.changed_findings(kind, resolved))
+
+    def findings(self, kind, resolved, limit):
+        """(count, [Finding]) of one check: all of them, or the first `limit`."""
+        selection = self.selection(kind, resolved)
+        if kind == Kind.MISSED:
+            students = selection.select_related("school", "household")
+            return selection.count(), [Finding(kind, student) for student in _first(students, limit)]
+        if kind == Kind.DUPLICATE:
+            return self._duplicate_findings(selection, limit)
+        lines = list(_first(selection.select_related(*LINE_RELATED), limit))
+        count = selection.count() if limit is not None and len(lines) == limit else len(lines)
+        found = [(line, self.line_reasons(kind, line)) for line in lines]
+        changed = self.changed_findings(kind, resolved)
+        found = sorted(found + changed, key=lambda pair: _line_order(pair[0]))
+        return count + len(changed), [
+            Finding(kind, line.student, [line], self.describe(kind, line, reasons))
+            for line, reasons in _first(found, limit)
+        ]
+
+    def line_reasons(self, kind, line):
+        """Why the database selected `line` (for 错发: the rules its student fails)."""
+        return self.reasons(line.student) if kind == Kind.INELIGIBLE else []
+
+    def describe(self, kind, line, reasons):
+        if kind == Kind.AMOUNT:
+            return f"{line.amount} ≠ {self.standards.get(line.stage)}"
+        return "、".join(str(RULE_LABELS[reason]) for reason in reasons)
+
+    def _duplicate_findings(self, selection, limit):
+        groups = selection.values("student__id_number").annotate(first=Min("pk")).order_by("first")
+        count = groups.count()
+        numbers = [row["student__id_number"] for row in _first(groups, limit)]
+        by_number = {number: [] for number in numbers}
+        lines = self.lines.filter(student__id_number__in=numbers).select_related(*LINE_RELATED)
+        for line in lines:
+            by_number[line.student.id_number].append(line)
+        return count, [Finding(Kind.DUPLICATE, group[0].student, group) for group in by_number.values() if group]
+
+    def group_resolution(self, finding, resolutions):
+        """The resolution of a duplicate found under another of its lines' students."""
+        if finding.kind != Kind.DUPLICATE:
+            return None
+        names = {line.student_id for line in finding.lines}
+        return next((r for (kind, student_id), r in resolutions.items() if kind == finding.kind and student_id in names), None)
+
+
+def unchanged_since_payment():
+    """Q of paid lines whose student's latest history record, and its household's, date from
+    the payment day or before: the record in force on that day is the record as it stands.
+    (A student or household with no history record at all is not unchanged.) One index probe
+    per line for each, the day compared once per line."""
+    def last_recorded_on(model, id_path):
+        latest = model.history.filter(id=OuterRef(id_path)).order_by("-history_date").values("history_date")[:1]
+        return TruncDate(Subquery(latest))
+
+    household = Q(student__household__isnull=True) | Q(
+        LessThanOrEqual(last_recorded_on(Household, "student__household_id"), F("paid_on"))
+    )
+    return (
+        Q(paid_on__isnull=False)
+        & Q(LessThanOrEqual(last_recorded_on(Student, "student_id"), F("paid_on")))
+        & household
+    )
+
+
+def _first(items, limit):
+    return items if limit is None else items[:limit]
+
+
+def _line_order(line):
+    """The lines' default order (school, then student name), for merging two lists of lines."""
+    return (line.school.name, line.student.name)
 
 
 def records_on_payment_dates(lines):
-    """For each paid line, the student's history record in force at the end of its payment
-    day, with its household's record in force then (None if the student was not registered
-    then). Two queries for any number of lines."""
-    if not lines:
-        return {}
-    until = end_of(max(line.paid_on for line in lines))
-    students = histories(Student, {line.student_id for line in lines}, until)
-    households = histories(
-        Household, {r.household_id for records in students.values() for r in records if r.household_id}
-    )
-    found = {}
-    for line in lines:
+    """[(line, record)] for a queryset of paid lines: the student's history record in force at
+    the end of the line's payment day, with its household's record in force then (None if the
+    student was not registered then). Three queries for any number of lines, none or many."""
+    found = list(lines.select_related(*LINE_RELATED))
+    student_ids = lines.values("student_id")
+    students = histories(Student, student_ids)
+    households = histories(Household, Student.history.filter(id__in=student_ids).values("household_id"))
+    as_paid = []
+    for line in found:
         moment = end_of(line.paid_on)
         record = in_force(students.get(line.student_id, []), moment)
         if record is not None:
@@ -160,17 +322,14 @@ def records_on_payment_dates(lines):
             # A household recorded only after the payment: its first record is the best known.
             household = in_force(records, moment) or (records[0] if records else None)
             record.household = household.instance if household is not None else None
-        found[line.pk] = record
-    return found
+        as_paid.append((line, record))
+    return as_paid
 
 
-def histories(model, ids, until=None):
-    """The history records of these objects (up to `until`), oldest first, by object id."""
+def histories(model, ids):
+    """The history records of these objects (`ids`: a subquery), oldest first, by object id."""
     by_id = {}
-    records = model.history.filter(id__in=ids).order_by("id", "history_date", "history_id")
-    if until is not None:
-        records = records.filter(history_date__lte=until)
-    for record in records:
+    for record in model.history.filter(id__in=ids).order_by("id", "history_date", "history_id"):
         by_id.setdefault(record.id, []).append(record)
     return by_id
 
@@ -191,25 +350,6 @@ def failed_rules(student, rules):
     if student.left_roster_on is not None:
         failed.insert(0, "on_roster")
     return failed
-
-
-def wrong_amounts(program, lines):
-    """Amounts that differ from the program's current standard with no reason given."""
-    standards = {s.stage: s.amount for s in ProgramStandard.objects.filter(program=program)}
-    return [
-        Finding(Kind.AMOUNT, line.student, [line], f"{line.amount} ≠ {standards.get(line.stage)}")
-        for line in lines
-        if not line.amount_reason and standards.get(line.stage) != line.amount
-    ]
-
-
-def paid_off_roster(lines):
-    """Paid lines whose student has since left the roster."""
-    return [
-        Finding(Kind.OFF_ROSTER, line.student, [line])
-        for line in lines
-        if line.status == DisbursementLine.Status.PAID and line.student.left_roster_on is not None
-    ]
 
 
 def finding_resolve(*, actor, program, term, kind, student, note):

@@ -634,18 +634,16 @@ class PrecisionView(PrecisionMixin, TemplateView):
         )
         if program is None or term is None:
             return context
-        report = precision_report(user, program, term)
+        report = precision_report(user, program, term, limit=self.findings_shown)
         failed = context.get("resolve_form")
         failed_key = (failed.data.get("kind"), failed.data.get("student")) if failed else None
         sections = []
         for kind, label in PrecisionResolution.Kind.choices:
             findings = report.findings[kind]
-            for finding in findings[: self.findings_shown]:
+            for finding in findings:
                 finding.description = finding_description(finding)
                 finding.form = failed if failed_key == (kind, str(finding.student.pk)) else None
-            sections.append(
-                {"kind": kind, "label": label, "count": len(findings), "findings": findings[: self.findings_shown]}
-            )
+            sections.append({"kind": kind, "label": label, "count": report.counts[kind], "findings": findings})
         for finding in report.resolved:
             finding.description = finding_description(finding)
         context.update(
@@ -656,6 +654,7 @@ class PrecisionView(PrecisionMixin, TemplateView):
             ),
             sections=sections,
             resolved=report.resolved,
+            resolved_count=report.resolved_count,
             open_count=report.open_count(),
             query=urlencode({"program": program.pk, "term": term.pk}),
         )

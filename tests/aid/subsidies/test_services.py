@@ -4,7 +4,9 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from aid.reference.models import ProgramStandard
@@ -14,7 +16,7 @@ from aid.subsidies.models import (
     DisbursementLine,
     PrecisionResolution,
 )
-from aid.subsidies.precision import finding_resolve, precision_report
+from aid.subsidies.precision import finding_resolve, open_findings_count, precision_report
 from students.models import Household, Student
 from tests.factories import (
     AidProgramFactory,
@@ -350,6 +352,96 @@ class TestPrecisionChecks:
         assert report.findings["missed"] == []
         assert [f.resolution.note for f in report.resolved] == ["已转学，下学期由新学校发放"]
         assert PrecisionResolution.objects.get().resolved_by == clerks["preparer"]
+
+
+class TestPrecisionChecksInTheDatabase:
+    """The checks select and count in the database; the page makes objects of the first few."""
+
+    def paid_line(self, batch, student, paid_on=datetime.date(2026, 10, 1)):
+        return DisbursementLine.objects.create(
+            batch=batch, program=batch.program, term=batch.term, student=student, school=student.school,
+            stage=student.stage, standard_amount=Decimal("500.00"), amount=Decimal("500.00"),
+            status="paid", paid_on=paid_on,
+        )
+
+    def test_a_paid_line_is_judged_on_the_payment_day_whether_or_not_the_record_changed_since(
+        self, county, program, clerks
+    ):
+        batch = DisbursementBatch.objects.create(
+            program=program, term=county["term"], region=county["county"], prepared_by=clerks["preparer"]
+        )
+        never_eligible = make_student(county["primary"], boarder=False)  # unchanged since: the database judges it
+        eligible_then = make_student(county["primary"])  # stops boarding after the payment
+        eligible_since = make_student(county["primary"], boarder=False)  # starts boarding after the payment
+        for student in (never_eligible, eligible_then, eligible_since):
+            self.paid_line(batch, student)
+        september = datetime.datetime(2026, 9, 1, tzinfo=datetime.timezone.utc)
+        rewrite_history(Student.history, history_date=september)
+        rewrite_history(Household.history, history_date=september)
+        for student, boarder in ((eligible_then, False), (eligible_since, True)):
+            student.is_boarder = boarder
+            student.save()
+
+        report = precision_report(clerks["preparer"], program, county["term"])
+
+        found = sorted((f.student.name, f.detail) for f in report.findings["ineligible"])
+        assert found == sorted([(never_eligible.name, "非寄宿生"), (eligible_since.name, "非寄宿生")])
+        assert report.counts["ineligible"] == 2
+        assert open_findings_count(clerks["preparer"], program, county["term"]) == report.open_count() == 2
+
+    def test_a_limit_makes_objects_of_the_first_findings_and_counts_them_all(self, county, program, clerks):
+        d.batch_create(actor=clerks["preparer"], program=program, term=county["term"], region=county["county"])
+        arrived = [make_student(county["primary"]) for _n in range(5)]  # after the batch: missed
+        finding_resolve(
+            actor=clerks["preparer"], program=program, term=county["term"], kind="missed", student=arrived[0],
+            note="下学期发放",
+        )
+
+        report = precision_report(clerks["preparer"], program, county["term"], limit=2)
+
+        assert report.counts["missed"] == 4 and len(report.findings["missed"]) == 2
+        assert {f.student for f in report.findings["missed"]} <= set(arrived[1:])
+        assert report.resolved_count == 1 and [f.student for f in report.resolved] == [arrived[0]]
+
+    def test_a_duplicate_is_resolved_under_any_of_its_records(self, county, program, clerks):
+        batch = DisbursementBatch.objects.create(
+            program=program, term=county["term"], region=county["county"], prepared_by=clerks["preparer"]
+        )
+        first = make_student(county["primary"])
+        second = StudentFactory(
+            school=county["primary"], id_number=first.id_number, household=first.household,
+            left_roster_on=datetime.date(2026, 9, 30), left_roster_reason="duplicate",
+        )
+        for student in (first, second):
+            self.paid_line(batch, student)
+        assert precision_report(clerks["preparer"], program, county["term"]).counts["duplicate"] == 1
+
+        for student in (first, second):
+            PrecisionResolution.objects.filter(kind="duplicate").delete()
+            finding_resolve(
+                actor=clerks["preparer"], program=program, term=county["term"], kind="duplicate", student=student,
+                note="重复注册，已注销一条",
+            )
+            report = precision_report(clerks["preparer"], program, county["term"])
+            assert report.counts["duplicate"] == 0 and report.resolved_count == 1
+            assert report.resolved[0].resolution.note == "重复注册，已注销一条"
+
+    def test_the_page_takes_the_same_queries_for_few_and_many_findings(
+        self, county, program, clerks, client_for, django_assert_max_num_queries
+    ):
+        d.batch_create(actor=clerks["preparer"], program=program, term=county["term"], region=county["county"])
+        client = client_for(clerks["preparer"])
+        url = reverse("aid:precision")
+        query = {"program": program.pk, "term": county["term"].pk}
+        counts = []
+        for students in (1, 12):
+            for _n in range(students):
+                make_student(county["primary"])
+            with CaptureQueriesContext(connection) as queries:
+                page = client.get(url, query)
+            counts.append(len(queries.captured_queries))
+        assert page.context["open_count"] == 13
+        assert counts[0] == counts[1]
 
 
 def test_lines_of_other_terms_or_programs_do_not_keep_a_student_out(county, program, clerks):
