@@ -416,6 +416,8 @@ def simulate(index, role, login, pages, args, recorder, start_at, stop_at, failu
     except LoginFailed as exc:
         failures.append(str(exc))
         return
+    # Each role's home page is a dashboard of its own: reported apart.
+    pages = [(f"{label}: {role}" if label == "home page" else label, weight, urls) for label, weight, urls in pages]
     labels = [label for label, _weight, _urls in pages]
     weights = [weight for _label, weight, _urls in pages]
     urls = {label: page_urls for label, _weight, page_urls in pages}
@@ -499,7 +501,7 @@ def server_environment(database_url, port, workdir, environ):
 def production_server(database_url, port, environ, server_log=None):
     """scripts/serve.sh in a process group of its own, until /healthz answers 200; stopped as a
     whole at the end (SIGTERM, as Ctrl-C or systemd would). Yields a dict that gets
-    "server_errors" (count_server_errors) once the server has stopped."""
+    "server" (read_server_log) once the server has stopped."""
     state = {}
     with tempfile.TemporaryDirectory(prefix="bench-load-") as workdir:
         log_path = server_log or os.path.join(workdir, "serve.log")
@@ -519,7 +521,7 @@ def production_server(database_url, port, environ, server_log=None):
                 except subprocess.TimeoutExpired:
                     os.killpg(process.pid, signal.SIGKILL)
                     process.wait()
-        state["server_errors"] = count_server_errors(log_path)
+        state["server"] = read_server_log(log_path)
 
 
 def wait_healthy(port, process, log_path, seconds=180):
@@ -539,15 +541,25 @@ def tail(path, lines=30):
         return "".join(handle.readlines()[-lines:])
 
 
-def count_server_errors(path):
-    """Server errors (500s) in the log, with the log's first such line."""
-    count, first = 0, None
+REQUEST_LINE = re.compile(r"config\.request_log: (?:GET|POST) (\S+) \d{3} (\d+)ms")
+
+
+def read_server_log(path):
+    """From the server's log: the server errors (500s) and the first such line, the workers
+    gunicorn replaced for spending more than GUNICORN_TIMEOUT on one request, and the time
+    each request took inside Django (config.request_log; /healthz left out). The difference
+    from the time the user saw is mostly the wait for a free worker."""
+    found = {"errors": 0, "first_error": None, "replaced": 0, "server_ms": []}
     with open(path, errors="replace") as handle:
         for line in handle:
             if " ERROR django.request" in line:
-                count += 1
-                first = first or line.strip()
-    return count, first
+                found["errors"] += 1
+                found["first_error"] = found["first_error"] or line.strip()
+            elif "WORKER TIMEOUT" in line:
+                found["replaced"] += 1
+            elif (match := REQUEST_LINE.search(line)) and match.group(1) != "/healthz":
+                found["server_ms"].append(int(match.group(2)))
+    return found
 
 
 # ---------------------------------------------------------------------------------------
@@ -609,9 +621,17 @@ def report(rows, facts, markdown):
         f"Target: 0 errors: {overall['errors']:,} ({'met' if met_errors else 'MISSED'}); p95 of the pages < "
         f"{TARGET_P95_MS} ms: {ms_text(pages['p95'])} ms ({'met' if met_p95 else 'MISSED'}).",
     ]
-    if facts["server_errors"][0]:
-        sentences.append(f"Server errors (500) in the server's log: {facts['server_errors'][0]}; the first: "
-                         f"{facts['server_errors'][1]}")
+    server = facts["server"]
+    if server["server_ms"]:
+        sentences.append(
+            f"Inside Django (the server's request log, {len(server['server_ms']):,} requests): median "
+            f"{ms_text(percentile(server['server_ms'], 50))} ms, p95 {ms_text(percentile(server['server_ms'], 95))} ms; "
+            f"the rest of the users' times is mostly the wait for a free worker."
+        )
+    if server["errors"]:
+        sentences.append(f"Server errors (500) in the server's log: {server['errors']}; the first: {server['first_error']}")
+    if server["replaced"]:
+        sentences.append(f"gunicorn replaced {server['replaced']} workers that spent over its timeout on one request.")
     sentences += [f"Login failed: {failure}" for failure in facts["failures"]]
     errors = error_lines(rows)
     if markdown:
@@ -704,7 +724,7 @@ def measure(database_url, args, environ, seeded):
         "seconds": seconds,
         "load": load,
         "client_cpu": (cpu_after.ru_utime + cpu_after.ru_stime) - (cpu.ru_utime + cpu.ru_stime),
-        "server_errors": server["server_errors"],
+        "server": server["server"],
         "failures": failures,
     })
     return recorder.rows, facts

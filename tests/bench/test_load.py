@@ -63,3 +63,23 @@ def test_users_spread_over_the_roles_in_proportion(load):
     grid_logins = Counter(login for role, login in chosen if role == "grid")
     assert set(grid_logins.values()) == {1}  # nine leaders, nine users
     assert {role for role, _login in chosen[:6]} >= {"teacher", "school", "grid", "bureau", "city"}
+
+
+def test_server_log_gives_errors_replaced_workers_and_times(load, tmp_path):
+    """The server's log, as make serve writes it: the request lines' times (not /healthz's),
+    the 500s with the first of them, and gunicorn's worker timeouts."""
+    log = tmp_path / "serve.log"
+    log.write_text(
+        "2026-12-02 00:10:09,095 INFO config.request_log: GET /healthz 200 1038ms user=-\n"
+        "2026-12-02 00:10:09,165 INFO config.request_log: GET /login/ 200 35ms user=-\n"
+        "2026-12-02 00:10:12,044 INFO config.request_log: POST /login/ 302 2552ms user=teacher\n"
+        "2026-12-02 00:11:02,001 ERROR django.request: Internal Server Error: /aid/ledgers/\n"
+        "2026-12-02 00:11:02,002 INFO config.request_log: GET /aid/ledgers/ 500 61ms user=bureau\n"
+        "[2026-12-01 16:13:01 +0000] [27253] [CRITICAL] WORKER TIMEOUT (pid:27255)\n",
+        encoding="utf-8",
+    )
+    found = load.read_server_log(log)
+    assert found["server_ms"] == [35, 2552, 61]
+    assert found["errors"] == 1
+    assert found["first_error"].endswith("Internal Server Error: /aid/ledgers/")
+    assert found["replaced"] == 1
