@@ -208,9 +208,10 @@ def casework_summary(user, board):
         "term": term,
     }
     if term is not None:
-        undelivered = PolicyCheck.objects.filter(visit_id=OuterRef("pk"), delivered=False)
+        # An IN of the undelivered checks' visits is hashed once; an EXISTS ran once per visit.
+        undelivered = PolicyCheck.objects.filter(delivered=False).values("visit_id")
         summary["alerts"] = HomeVisit.objects.visible_to(user).in_term(term).aggregate(
             high_risk=Count("pk", filter=Q(dropout_risk=HomeVisit.Risk.HIGH)),
-            policy_not_delivered=Count("pk", filter=Exists(undelivered)),
+            policy_not_delivered=Count("pk", filter=Q(pk__in=undelivered)),
         )
     return summary

@@ -181,10 +181,28 @@ class PrecisionChecks:
         """The paid lines in scope whose student or household changed after the payment and
         that were not eligible on the payment day, with the reasons: [(line, reasons)]."""
         if self._changed is None:
-            changed = self.lines.filter(paid_on__isnull=False).exclude(unchanged_since_payment())
-            as_paid = records_on_payment_dates(changed)
+            as_paid = records_on_payment_dates(self.changed_since_payment())
             self._changed = [(line, reasons) for line, record in as_paid if (reasons := self.reasons(record))]
         return self._changed
+
+    def changed_since_payment(self):
+        """The paid lines in scope whose record on the payment day may not be the record now.
+
+        Only the lines of students (or households) with a history record after the earliest
+        payment day, or with no history at all, can be such lines: they are found through
+        the history's date index and hashed, and only they are then checked line by line
+        (unchanged_since_payment), not every paid line of the program."""
+        paid = self.lines.filter(paid_on__isnull=False)
+        first_day = paid.aggregate(first=Min("paid_on"))["first"]
+        if first_day is None:
+            return paid.none()
+        since = end_of(first_day)
+        candidates = paid.filter(
+            Q(student_id__in=Student.history.filter(history_date__gt=since).values("id"))
+            | Q(student__household_id__in=Household.history.filter(history_date__gt=since).values("id"))
+            | ~Q(student_id__in=Student.history.values("id"))
+        )
+        return candidates.exclude(unchanged_since_payment())
 
     def reasons(self, record):
         """The rules `record` fails (a student, or its history record); a student not
@@ -308,11 +326,10 @@ def _line_order(line):
 def records_on_payment_dates(lines):
     """[(line, record)] for a queryset of paid lines: the student's history record in force at
     the end of the line's payment day, with its household's record in force then (None if the
-    student was not registered then). Three queries for any number of lines, none or many."""
+    student was not registered then). Three queries for any number of lines (one for none)."""
     found = list(lines.select_related(*LINE_RELATED))
-    student_ids = lines.values("student_id")
-    students = histories(Student, student_ids)
-    households = histories(Household, Student.history.filter(id__in=student_ids).values("household_id"))
+    students = histories(Student, {line.student_id for line in found})
+    households = histories(Household, {r.household_id for records in students.values() for r in records if r.household_id})
     as_paid = []
     for line in found:
         moment = end_of(line.paid_on)
@@ -327,10 +344,11 @@ def records_on_payment_dates(lines):
 
 
 def histories(model, ids):
-    """The history records of these objects (`ids`: a subquery), oldest first, by object id."""
+    """The history records of these objects, oldest first, by object id."""
     by_id = {}
-    for record in model.history.filter(id__in=ids).order_by("id", "history_date", "history_id"):
-        by_id.setdefault(record.id, []).append(record)
+    if ids:
+        for record in model.history.filter(id__in=ids).order_by("id", "history_date", "history_id"):
+            by_id.setdefault(record.id, []).append(record)
     return by_id
 
 
