@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, Exists, F, Min, OuterRef, Q, Subquery
+from django.db.models import Exists, F, Min, OuterRef, Q, Subquery
 from django.db.models.functions import TruncDate
 from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
@@ -147,15 +147,10 @@ class PrecisionChecks:
     def duplicate_lines(self):
         """重复: the lines in scope of one person (one ID number) with more than one line,
         across batches and records (lines the user cannot see count)."""
-        repeated = (
-            DisbursementLine.objects.counting()
-            .filter(program=self.program, term=self.term)
-            .values("student__id_number")
-            .annotate(n=Count("pk"))
-            .filter(n__gt=1)
-            .values("student__id_number")
-        )
-        return self.lines.filter(student__id_number__in=repeated)
+        another = DisbursementLine.objects.counting().filter(
+            program=self.program, term=self.term, student__id_number=OuterRef("student__id_number")
+        ).exclude(pk=OuterRef("pk"))
+        return self.lines.filter(Exists(another))
 
     def line_condition(self, kind):
         """The Q of the lines a line check finds (in the database)."""
