@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Exists, F, Min, OuterRef, Q, Subquery
-from django.db.models.functions import TruncDate
+from django.db.models.functions import Coalesce, TruncDate
 from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -183,19 +183,19 @@ class PrecisionChecks:
     def changed_since_payment(self):
         """The paid lines in scope whose record on the payment day may not be the record now.
 
-        Only the lines of students (or households) with a history record after the earliest
-        payment day, or with no history at all, can be such lines: they are found through
-        the history's date index and hashed, and only they are then checked line by line
+        Only the lines of students (or of households) with a history record after the
+        earliest payment day can be such lines: they are found through the history's date
+        index and hashed, and only they are then checked line by line
         (unchanged_since_payment), not every paid line of the program."""
         paid = self.lines.filter(paid_on__isnull=False)
         first_day = paid.aggregate(first=Min("paid_on"))["first"]
         if first_day is None:
             return paid.none()
         since = end_of(first_day)
+        changed_households = Household.history.filter(history_date__gt=since).values("id")
         candidates = paid.filter(
             Q(student_id__in=Student.history.filter(history_date__gt=since).values("id"))
-            | Q(student__household_id__in=Household.history.filter(history_date__gt=since).values("id"))
-            | ~Q(student_id__in=Student.history.values("id"))
+            | Q(student_id__in=Student.objects.filter(household_id__in=changed_households).values("id"))
         )
         return candidates.exclude(unchanged_since_payment())
 
@@ -293,20 +293,14 @@ class PrecisionChecks:
 def unchanged_since_payment():
     """Q of paid lines whose student's latest history record, and its household's, date from
     the payment day or before: the record in force on that day is the record as it stands.
-    (A student or household with no history record at all is not unchanged.) One index probe
-    per line for each, the day compared once per line."""
-    def last_recorded_on(model, id_path):
+    (Every write keeps history; a record with none at all is taken as it stands.) One index
+    probe per line for each, the day compared once per line."""
+    def recorded_by_payment_day(model, id_path):
         latest = model.history.filter(id=OuterRef(id_path)).order_by("-history_date").values("history_date")[:1]
-        return TruncDate(Subquery(latest))
+        return Q(LessThanOrEqual(Coalesce(TruncDate(Subquery(latest)), F("paid_on")), F("paid_on")))
 
-    household = Q(student__household__isnull=True) | Q(
-        LessThanOrEqual(last_recorded_on(Household, "student__household_id"), F("paid_on"))
-    )
-    return (
-        Q(paid_on__isnull=False)
-        & Q(LessThanOrEqual(last_recorded_on(Student, "student_id"), F("paid_on")))
-        & household
-    )
+    household = Q(student__household__isnull=True) | recorded_by_payment_day(Household, "student__household_id")
+    return Q(paid_on__isnull=False) & recorded_by_payment_day(Student, "student_id") & household
 
 
 def _first(items, limit):
