@@ -385,13 +385,16 @@ def plant_work(users, grid, zichuan, programs, county, term, today):
         any(plant_passed_next_visit(pairing, term, today) for pairing in candidates[:20])
     for school_admin in (users["school1"], users["school2"]):
         plant_unpaired(school_admin, today)
+    # A school reports one item done. The grid's schools have no demo administrator to act
+    # through the service, so the demo saves the report itself (with its history).
     reported = Rectification.objects.filter(
         inspection__grid=grid, status=Rectification.Status.OPEN
     ).order_by("deadline", "pk").first()
     if reported is not None:
-        Rectification.objects.filter(pk=reported.pk).update(
-            status=Rectification.Status.REPORTED, school_report="已更新资助档案，补齐家访记录。", reported_at=timezone.now()
-        )
+        reported.status = Rectification.Status.REPORTED
+        reported.school_report = "已更新资助档案，补齐家访记录。"
+        reported.reported_at = timezone.now()
+        reported.save()
     build_zichuan_inspection(zichuan, today)
 
 
@@ -412,7 +415,8 @@ def plant_passed_next_visit(pairing, term, today):
     cannot have a next visit due before today."""
     latest = HomeVisit.objects.filter(student=pairing.student).order_by("-visited_on", "-pk").first()
     if latest is not None and latest.visited_on < today:
-        HomeVisit.objects.filter(pk=latest.pk).update(next_visit_on=latest.visited_on)
+        latest.next_visit_on = latest.visited_on
+        latest.save(update_fields=["next_visit_on"])  # with its history, as a teacher's edit
         return True
     if latest is None and term.starts_on < today:
         HomeVisit.objects.create(
