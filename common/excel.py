@@ -17,7 +17,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, TIME_FORMATS
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
-from openpyxl.utils.datetime import to_excel
+from openpyxl.utils.datetime import WINDOWS_EPOCH, to_excel
 from openpyxl.utils.exceptions import IllegalCharacterError
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -248,6 +248,7 @@ def style_id(sheet, style, *, number_format=None, quote_prefix=False):
 
 
 MAX_TEXT = 32767  # characters in a cell; openpyxl cuts longer text there
+EXCEL_DAY_ZERO = WINDOWS_EPOCH.toordinal()  # 1899-12-30: dates are days since
 MAX_EXACT = 10**15  # integers below this are written alike by str() and by openpyxl's "%.16g"
 XML_SPACE = (" ", "\t", "\n", "\r")
 ROWS_PER_WRITE = 500
@@ -289,6 +290,7 @@ class SheetRows:
 
     def __init__(self, sheet, styles, *, height=None, styled_blanks=False):
         self.epoch = sheet.parent.epoch
+        self.windows_epoch = self.epoch == WINDOWS_EPOCH
         self.row_attributes = f' ht="{height}" customHeight="1"' if height else ""
         self.columns = []
         for index, style in enumerate(styles, start=1):
@@ -309,6 +311,7 @@ class SheetRows:
         """One <row> element: row `number` holding `values` in column order."""
         parts = [f'<row r="{number}"{self.row_attributes}>']
         append = parts.append
+        windows_epoch = self.windows_epoch
         for value, (letter, style, quoted, time_styles, blank) in zip(values, self.columns):
             kind = type(value)
             if kind is str:
@@ -332,6 +335,11 @@ class SheetRows:
                 append(f'<c r="{letter}{number}"{style} t="n"><v>{value}</v></c>')
             elif kind is Decimal or kind is float:
                 append(f'<c r="{letter}{number}"{style} t="n"><v>{_number(value)}</v></c>')
+            elif kind is datetime.date and windows_epoch:
+                days = value.toordinal() - EXCEL_DAY_ZERO
+                if 0 < days <= 60:  # to_excel's correction for Excel's 29 February 1900
+                    days -= 1
+                append(f'<c r="{letter}{number}"{time_styles[kind]} t="n"><v>{days}</v></c>')
             else:
                 append(self.other(letter, number, value, style, quoted, time_styles))
         append("</row>")

@@ -28,6 +28,9 @@ ROWS = [
     ["", None, " ", "@x", datetime.time(12, 30)],
     ["#N/A", "a\nb", True, " padded ", Decimal("0.10")],
     ["+86 138", Decimal("-0.01"), False, "中文", -42],
+    # Before 1 March 1900 Excel counts a 29 February 1900 that never was.
+    [None, None, datetime.date(1900, 2, 28), datetime.date(1900, 1, 1), datetime.date(1900, 3, 1)],
+    [None, None, datetime.date(1899, 12, 31), datetime.datetime(1900, 2, 1, 6), datetime.date(2100, 12, 31)],
 ]
 
 
