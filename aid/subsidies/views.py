@@ -6,6 +6,7 @@ a call to aid.subsidies.services or aid.subsidies.precision. Each form carries t
 showed, so a page loaded before someone else's change gets a conflict (409) instead of
 overwriting it, and comes back with the user's input.
 """
+import io
 from collections.abc import Callable
 from decimal import Decimal
 from typing import NamedTuple
@@ -30,9 +31,10 @@ from aid.subsidies import services as d
 from aid.subsidies.exports import (
     finding_description,
     precision_workbook,
+    ROSTER_FIELDS,
     roster_columns,
     roster_rows,
-    roster_workbook,
+    roster_xlsx,
     summary_workbook,
 )
 from aid.subsidies.filters import BatchFilter, LineFilter
@@ -59,6 +61,7 @@ from common.excel import (
     DATE_FORMAT,
     MONEY_FORMAT,
     ExportColumn,
+    xlsx_content_response,
     xlsx_response,
 )
 from common.locking import NO_HISTORY, EditConflict
@@ -512,12 +515,17 @@ class RosterExportView(BatchStaffMixin, View):
         return self.respond(batch=batch, school=school, lines=lines, total=total)
 
     def respond(self, *, batch, school, lines, total):
-        workbook = roster_workbook(batch=batch, school=school, lines=lines, total=total, user=self.request.user)
-        return xlsx_response(workbook, f"花名册_{school.name}_{batch.term.name}_{batch.program.name}.xlsx")
+        content = io.BytesIO()
+        roster_xlsx(content, batch=batch, school=school, rows=roster_rows(lines, self.request.user), total=total,
+                    user=self.request.user)
+        return xlsx_content_response(
+            content.getvalue(), f"花名册_{school.name}_{batch.term.name}_{batch.program.name}.xlsx"
+        )
 
     def roster(self, pk):
-        """The batch, the school (404 outside the scope), its lines to sign for, and their
-        count and sum computed by the database."""
+        """The batch, the school (404 outside the scope), its lines to sign for (as
+        roster_rows reads them: the school's lines only, no model instances), and their count
+        and sum computed by the database."""
         user = self.request.user
         batch = self.get_batch(pk)
         school_pk = self.request.GET.get("school") or user.school_id
@@ -525,15 +533,12 @@ class RosterExportView(BatchStaffMixin, View):
             raise Http404
         schools = School.objects.visible_to(user).filter(pk__in=batch.lines.values("school_id"))
         school = get_object_or_404(schools, pk=school_pk)
-        lines = (
-            DisbursementLine.objects.visible_to(user)
-            .counting()
-            .filter(batch=batch, school=school)
-            .select_related("student")
-            .order_by("student__grade", "student__class_name", "student__name", "pk")
-        )
+        lines = DisbursementLine.objects.visible_to(user).counting().filter(batch=batch, school=school)
         total = lines.aggregate(
             count=Count("pk"), amount=Coalesce(Sum("amount"), Value(Decimal("0.00")), output_field=MONEY)
+        )
+        lines = lines.order_by("student__grade", "student__class_name", "student__name", "pk").values_list(
+            *ROSTER_FIELDS
         )
         return batch, school, lines, total
 

@@ -5,6 +5,7 @@ import re
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 
@@ -158,6 +159,7 @@ def clean_rows(table, header):
         return cached[1]
     width = len(header.headers)
     cleaned, first_row_of_id = [], {}
+    today = timezone.localdate()  # once: a row's check would look up the time zone again
     for raw_row in table.rows[header.row_index + 1:]:
         if is_total_row(raw_row):
             continue
@@ -165,7 +167,7 @@ def clean_rows(table, header):
         values = {column: cells[index] for index, column in header.mapping.items()}
         texts = {column: text_of(value) for column, value in values.items()}
         if any(texts.values()):
-            cleaned.append(clean_row(raw_row, values, texts, first_row_of_id))
+            cleaned.append(clean_row(raw_row, values, texts, first_row_of_id, today))
     table.derived["importer.clean_rows"] = (key, cleaned)
     return cleaned
 
@@ -175,14 +177,15 @@ def is_total_row(row):
     return first.startswith(TOTAL_ROW_WORDS)
 
 
-def clean_row(raw_row, values, texts, first_row_of_id):
-    """Clean and check one row's cells (and their texts, by column key) on their own."""
+def clean_row(raw_row, values, texts, first_row_of_id, today):
+    """Clean and check one row's cells (and their texts, by column key) on their own; an ID
+    number's birth date must not be after `today`."""
     planned = PlannedRow(number=raw_row.number, raw=raw_row.values)
     fields = {}
     fields["name"] = texts.get("name", "")
     if not fields["name"]:
         planned.error("name", _("The name is empty."))
-    facts = check_id_number(planned, values.get("id_number"), texts.get("id_number", ""), first_row_of_id)
+    facts = check_id_number(planned, values.get("id_number"), texts.get("id_number", ""), first_row_of_id, today)
     if facts is not None:
         fields["id_number"], birth_date, gender = facts
         fields["birth_date"], fields["gender"] = birth_date, gender
@@ -210,7 +213,7 @@ def clean_row(raw_row, values, texts, first_row_of_id):
     )
 
 
-def check_id_number(planned, value, text, first_row_of_id):
+def check_id_number(planned, value, text, first_row_of_id, today):
     if text == "":
         planned.error("id_number", _("The ID number is empty."))
         return None
@@ -226,7 +229,7 @@ def check_id_number(planned, value, text, first_row_of_id):
         return None
     number = idnumber.normalize(text)
     try:
-        facts = idnumber.validate(number)
+        facts = idnumber.validate(number, today)
     except ValidationError as error:
         planned.error("id_number", error.messages[0])
         return None

@@ -597,6 +597,42 @@ def test_roster_is_printable_and_adds_up(client, county, program, people, studen
     assert log.id_numbers_masked is not sees_full
 
 
+@pytest.mark.parametrize("extra", [0, 60])
+def test_roster_takes_a_fixed_number_of_queries_and_holds_only_the_schools_lines(
+    client, county, program, people, students, extra, django_assert_max_num_queries
+):
+    """However many lines the school has, the roster is the same few queries, and it holds
+    the school's lines only: every row bordered and 30 points high, its signature box empty,
+    in the order of grade, class and name, and the total row right under the last line."""
+    for index in range(extra):
+        make_student(county["primary"], grade="P1" if index % 2 else "P6", class_name=f"{index % 3 + 1}班")
+        make_student(county["junior"], stage="junior", grade="J1")
+    batch = d.batch_create(actor=people["preparer"], program=program, term=county["term"], region=county["county"])
+    primary = list(
+        batch.lines.filter(school=county["primary"]).select_related("student")
+        .order_by("student__grade", "student__class_name", "student__name", "pk")
+    )
+    client = login(client, people["preparer"])
+    with django_assert_max_num_queries(9):
+        response = client.get(reverse("aid:batch_roster_export", args=[batch.pk]) + f"?school={county['primary'].pk}")
+    sheet = workbook_of(response).active
+    body = list(sheet.iter_rows(min_row=4, max_row=3 + len(primary)))
+    assert [row[1].value for row in body] == [line.student.name for line in primary]
+    assert [row[0].value for row in body] == list(range(1, len(primary) + 1))
+    assert sum(money(row[7].value) for row in body) == Decimal("500.00") * len(primary)
+    for row in body:
+        assert all(cell.border.left.style == "thin" and cell.border.bottom.style == "thin" for cell in row)
+        assert row[8].value is None
+        assert row[7].number_format == "#,##0.00" and row[7].alignment.horizontal == "right"
+        assert row[1].alignment.horizontal == "left" and row[1].alignment.wrap_text
+    assert all(sheet.row_dimensions[row].height == 30 for row in range(4, 5 + len(primary)))
+    total_row = 4 + len(primary)
+    with translation.override("zh-hans"):
+        assert sheet.cell(total_row, 1).value == gettext("Total: %(count)s students") % {"count": len(primary)}
+    assert f"A{total_row}:G{total_row}" in {str(r) for r in sheet.merged_cells.ranges}
+    assert sheet.cell(total_row + 1, 1).value is None and sheet.cell(total_row + 2, 1).value.endswith("经办人张")
+
+
 def test_a_school_admin_gets_their_own_roster_without_asking(client, county, people, batch, students):
     response = login(client, people["first_admin"]).get(reverse("aid:batch_roster_export", args=[batch.pk]))
     sheet = workbook_of(response).active
