@@ -13,6 +13,7 @@ simple_history's bulk helpers, which write the same rows more slowly. Like bulk_
 path calls save() or sends signals.
 """
 import json
+import zlib
 
 from django.db import connection
 from django.db.models import BinaryField, JSONField
@@ -143,17 +144,20 @@ def update(instances, field_names):
     relations = relation_fields(model)
     for obj in instances:
         link_related(obj, relations)
-    table, staging = quote(model._meta.db_table), quote(f"bulk_update_{model._meta.db_table}")
+    table = quote(model._meta.db_table)
     columns = ", ".join(quote(f.column) for f in fields)
+    staging = quote(f"bulk_update_{model._meta.db_table}_{zlib.crc32(columns.encode()):08x}")
     assignments = ", ".join(f"{quote(f.column)} = staged.{quote(f.column)}" for f in fields[1:])
     pk = quote(model._meta.pk.column)
     with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {staging}")  # left by a failed call outside a transaction
-        cursor.execute(f"CREATE TEMPORARY TABLE {staging} AS SELECT {columns} FROM {table} WITH NO DATA")
+        # One staging table per table and columns, kept for the connection and emptied before
+        # each use: a table created and dropped per call holds its locks to the end of the
+        # transaction, and a seed of a million students ran out of PostgreSQL's lock table.
+        cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} AS SELECT {columns} FROM {table} WITH NO DATA")
+        cursor.execute(f"TRUNCATE {staging}")
     copy_rows(model, fields, ([getattr(obj, f.attname) for f in fields] for obj in instances), table=staging)
     with connection.cursor() as cursor:
         cursor.execute(f"UPDATE {table} SET {assignments} FROM {staging} AS staged WHERE {table}.{pk} = staged.{pk}")
-        cursor.execute(f"DROP TABLE {staging}")
 
 
 def write_history(instances, history_type, *, user, reason, date):
