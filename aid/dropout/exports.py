@@ -5,6 +5,9 @@ was); this module only lays them out: one list of values per entry, ID numbers a
 numbers masked for the roles that may not see them, and the workbook in the usual printed
 layout (a merged title, the reporting unit and period, a bold bordered header repeated on
 every page, A4 landscape fitted to the page width).
+
+A ledger's rows are counted and sliced in SQL (a page builds its 100 rows alone) and
+iterated in batches.
 """
 from dataclasses import dataclass
 
@@ -47,6 +50,32 @@ class LedgerKind(models.TextChoices):
     DROPOUT = "dropout", gettext_lazy("Dropouts ledger")
 
 
+class LedgerRows:
+    """A ledger's rows, numbered (序号) from 1: `count()` and slices ask the database for
+    the count and for the entries of the slice alone; iterating goes through every row, a
+    batch of entries at a time. `row(number, entry)` lays out one entry."""
+
+    def __init__(self, entries, row):
+        self.entries = entries
+        self.row = row
+
+    def count(self):
+        return self.entries.count()
+
+    def __len__(self):
+        return self.entries.count()
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice):
+            return self[index : index + 1][0]
+        first = index.start or 0
+        return [self.row(number, entry) for number, entry in enumerate(self.entries[index], start=first + 1)]
+
+    def __iter__(self):
+        for number, entry in enumerate(self.entries, start=1):
+            yield self.row(number, entry)
+
+
 @dataclass(frozen=True)
 class Ledger:
     kind: str
@@ -54,7 +83,7 @@ class Ledger:
     unit: str  # the reporting unit: the user's county, grid or school
     title: str
     columns: tuple
-    rows: list
+    rows: LedgerRows
 
 
 def build_ledger(kind, user, period, today=None):
@@ -113,17 +142,9 @@ def school_age_rows(user, period, today):
         ExportColumn(_("Pairing teacher"), 10),
     )
 
-    def place(record):
+    def row(number, record):
         household = record.household
-        if household is None:
-            return ("", "", "", record.name)
-        return (household.township.code, household.village, household.head_name, record.name)
-
-    records = sorted(school_age_ledger(user, period), key=place)
-    rows = []
-    for number, record in enumerate(records, start=1):
-        household = record.household
-        rows.append([
+        return [
             number,
             household.township.name if household else "",
             household.village if household else "",
@@ -138,8 +159,9 @@ def school_age_rows(user, period, today):
             record.get_grade_display(),
             record.get_status_display(),
             record.teacher_name,
-        ])
-    return columns, rows
+        ]
+
+    return columns, LedgerRows(school_age_ledger(user, period), row)
 
 
 def suspected_rows(user, period, today):
@@ -156,14 +178,9 @@ def suspected_rows(user, period, today):
         ExportColumn(_("Why suspected"), 32),
         ExportColumn(_("Verification"), 28),
     )
-    suspects = sorted(
-        suspected_dropout_ledger(user, period),
-        key=lambda s: (s.student.school.region.code, s.student.school.name, s.student.grade, s.student.name),
-    )
-    rows = []
-    for number, suspect in enumerate(suspects, start=1):
+    def row(number, suspect):
         record = suspect.student
-        rows.append([
+        return [
             number,
             record.school.region.name,
             record.school.name,
@@ -174,8 +191,9 @@ def suspected_rows(user, period, today):
             record.get_status_display(),
             "\n".join(str(reason) for reason in suspect.reasons),
             "",
-        ])
-    return columns, rows
+        ]
+
+    return columns, LedgerRows(suspected_dropout_ledger(user, period), row)
 
 
 def dropout_rows(user, period, today):
@@ -199,11 +217,11 @@ def dropout_rows(user, period, today):
         ExportColumn(_("Days open"), 8, WHOLE_NUMBER),
     )
     methods = dict(PersuasionAttempt.Method.choices)
-    rows = []
-    for number, case in enumerate(dropout_ledger(user, period), start=1):
+
+    def row(number, case):
         student = case.record
         end = case.closed_on if case.closed_in_period else min(period.ends_on, today)
-        rows.append([
+        return [
             number,
             student.school.region.name,
             student.school.name,
@@ -225,8 +243,9 @@ def dropout_rows(user, period, today):
             case.closed_on if case.closed_in_period else None,
             closing_result(case) if case.closed_in_period else "",
             (end - case.opened_on).days,
-        ])
-    return columns, rows
+        ]
+
+    return columns, LedgerRows(dropout_ledger(user, period), row)
 
 
 def closing_result(case):

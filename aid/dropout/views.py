@@ -465,11 +465,25 @@ class LedgerPrintView(LedgerMixin, TemplateView):
         columns = [
             (column, round(100 * column.width / total_width, 1), print_class(column)) for column in ledger.columns
         ]
-        rows = [
-            [(value, css) for (_column, _width, css), value in zip(columns, map(shown, values), strict=True)]
-            for values in ledger.rows
-        ]
+        rows = PrintRows(ledger.rows, [css for _column, _width, css in columns])
         return self.render_to_response(self.get_context_data(ledger=ledger, columns=columns, rows=rows))
+
+
+class PrintRows:
+    """The ledger's rows as the print template shows them, (value, css class) per cell: its
+    length is the ledger's count, and the template's loop reads the rows a batch at a time
+    instead of a list of the whole ledger."""
+
+    def __init__(self, rows, classes):
+        self.rows = rows
+        self.classes = classes
+
+    def __len__(self):
+        return len(self.rows)
+
+    def __iter__(self):
+        for values in self.rows:
+            yield list(zip(map(shown, values), self.classes, strict=True))
 
 
 # Columns this narrow in the export hold one short value (a name, an ID number, a date):
