@@ -7,16 +7,22 @@ layout (a merged title, the reporting unit and period, a bold bordered header re
 every page, A4 landscape fitted to the page width).
 
 A ledger's rows are counted and sliced in SQL (a page builds its 100 rows alone) and
-iterated in batches.
+iterated in batches; the workbook is written in openpyxl's write-only mode to a temporary
+file, so neither the print view nor the export holds a whole county in memory.
 """
+import copy
+import tempfile
 from dataclasses import dataclass
 
 from django.db import models
+from django.http import FileResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
+from openpyxl.worksheet.cell_range import CellRange
 
 from aid.dropout.ledgers import (
     Period,
@@ -26,15 +32,16 @@ from aid.dropout.ledgers import (
 )
 from aid.dropout.models import DropoutCase, PersuasionAttempt
 from common.excel import (
+    BOLD,
+    BORDER,
+    CENTER,
     DATE_FORMAT,
+    FORMULA_STARTS,
     WHOLE_NUMBER,
+    XLSX_CONTENT_TYPE,
     ExportColumn,
-    put_cell,
+    attachment_header,
     set_a4_print,
-    style_table,
-    write_facts_row,
-    write_header,
-    write_title,
 )
 from common.masking import birth_date_for, id_number_for, phone_for
 
@@ -265,31 +272,81 @@ BUILDERS = {
 # ---------------------------------------------------------------------------------------
 
 
-def ledger_workbook(ledger, today=None):
+def ledger_workbook(ledger, file, today=None):
     """Title (row 1); reporting unit, period and date made (row 2); the header (row 3),
     frozen and repeated on every printed page; one bordered row per entry, multi-line
-    cells wrapped."""
+    cells wrapped. Written to `file` in write-only mode, row by row; returns the number of
+    entries written."""
     today = today or timezone.localdate()
     columns = ledger.columns
     last = len(columns)
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = str(LedgerKind(ledger.kind).label)[:31]
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(str(LedgerKind(ledger.kind).label)[:31])
+    set_a4_print(sheet, columns, title_rows=f"{HEADER_ROW}:{HEADER_ROW}", orientation="landscape")
+    sheet.freeze_panes = f"A{HEADER_ROW + 1}"
 
-    write_title(sheet, ledger.title, last)
+    def styled(value, *, font=None, alignment=None, border=None, number_format=None):
+        cell = WriteOnlyCell(sheet, value=None if value == "" else value)
+        if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+            cell.data_type = "s"
+            cell.quotePrefix = True
+        if font:
+            cell.font = font
+        if alignment:
+            cell.alignment = alignment
+        if border:
+            cell.border = border
+        if number_format:
+            cell.number_format = number_format
+        return cell
+
+    sheet.row_dimensions[1].height = 30
+    sheet.append([styled(ledger.title, font=TITLE_FONT, alignment=CENTER)])
+    sheet.merged_cells.add(CellRange(min_col=1, min_row=1, max_col=last, max_row=1))
     third = last // 3
-    write_facts_row(sheet, 2, (
+    facts = (
         (1, third, _("Reporting unit: %(unit)s") % {"unit": ledger.unit}),
         (third + 1, 2 * third, _("Period: %(start)s to %(end)s") % {
             "start": ledger.period.starts_on.isoformat(), "end": ledger.period.ends_on.isoformat(),
         }),
         (2 * third + 1, last, _("Made on %(date)s") % {"date": today.isoformat()}),
-    ))
-    write_header(sheet, HEADER_ROW, columns)
-    for offset, values in enumerate(ledger.rows, start=1):
-        for index, value in enumerate(values, start=1):
-            put_cell(sheet, HEADER_ROW + offset, index, value)
-    style_table(sheet, HEADER_ROW + 1, HEADER_ROW + len(ledger.rows), columns)
-    sheet.freeze_panes = sheet.cell(HEADER_ROW + 1, 1).coordinate
-    set_a4_print(sheet, columns, title_rows=f"{HEADER_ROW}:{HEADER_ROW}", orientation="landscape")
-    return workbook
+    )
+    facts_row = [None] * last
+    for first, end, text in facts:
+        facts_row[first - 1] = styled(text, alignment=LEFT)
+        sheet.merged_cells.add(CellRange(min_col=first, min_row=2, max_col=end, max_row=2))
+    sheet.append(facts_row)
+    sheet.append([styled(column.header, font=BOLD, alignment=CENTER, border=BORDER) for column in columns])
+
+    # One styled cell per column, copied for every value: styling each cell afresh would
+    # look its border, font and alignment up in the workbook's style tables every time.
+    models_by_column = [
+        styled(None, alignment=RIGHT, border=BORDER, number_format=column.number_format)
+        if column.number_format
+        else styled(None, alignment=LEFT, border=BORDER)
+        for column in columns
+    ]
+    written = 0
+    for values in ledger.rows:
+        cells = []
+        for value, model in zip(values, models_by_column, strict=True):
+            cell = WriteOnlyCell(sheet, value=None if value == "" else value)
+            cell._style = copy.copy(model._style)
+            if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+                cell.data_type = "s"
+                cell.quotePrefix = True
+            cells.append(cell)
+        sheet.append(cells)
+        written += 1
+    workbook.save(file)
+    return written
+
+
+def ledger_response(ledger, today=None):
+    """The ledger's workbook as a download, streamed from a temporary file."""
+    temporary = tempfile.NamedTemporaryFile(suffix=".xlsx")
+    ledger_workbook(ledger, temporary, today)
+    temporary.seek(0)
+    response = FileResponse(temporary, content_type=XLSX_CONTENT_TYPE)
+    response["Content-Disposition"] = attachment_header(f"{ledger.title}.xlsx")
+    return response

@@ -26,7 +26,7 @@ from django_filters.views import FilterView
 
 from aid.casework.models import HomeVisit
 from aid.dropout import services as dropout
-from aid.dropout.exports import LedgerKind, build_ledger, ledger_workbook
+from aid.dropout.exports import LedgerKind, build_ledger, ledger_response
 from aid.dropout.filters import CaseFilter
 from aid.dropout.forms import (
     AttemptForm,
@@ -44,7 +44,6 @@ from common.excel import (
     DATE_FORMAT,
     WHOLE_NUMBER,
     ExportColumn,
-    xlsx_response,
 )
 from common.locking import version_of
 from common.masking import id_number_for, phone_for
@@ -512,4 +511,4 @@ class LedgerExportView(LedgerMixin, View):
             query=request.GET.urlencode(),
             row_count=len(ledger.rows),
         )
-        return xlsx_response(ledger_workbook(ledger, today), f"{ledger.title}.xlsx")
+        return ledger_response(ledger, today)
