@@ -21,7 +21,18 @@ from functools import cached_property, reduce
 from operator import or_
 
 from django.core.exceptions import ValidationError
-from django.db.models import BigIntegerField, BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q, Subquery
+from django.db.models import (
+    BigIntegerField,
+    BooleanField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+)
 from django.db.models import prefetch_related_objects
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -89,23 +100,24 @@ class Period:
 class Entries:
     """A ledger's entries in order: counted and sliced in SQL, and iterated in batches.
 
-    `load` turns a batch of rows of `queryset` into the entries the ledger shows (with their
-    schools, households, teachers…) in a fixed number of queries, so a page of 100 entries
-    costs the same whatever the size of the ledger. With `keys_first`, a slice sorts the
-    rows' keys alone and then reads those rows: for a long ledger whose sort keys come from
-    other tables, a narrow sort rather than one of whole rows.
+    `rows` is an ordered queryset. `load` turns a batch of its rows into the entries the
+    ledger shows (with their schools, households, teachers…) in a fixed number of queries,
+    so a page of 100 entries costs the same whatever the size of the ledger. A long ledger
+    whose order comes from other tables sorts keys alone: its `rows` are keys, which `fetch`
+    turns into records, and `count` (if given) counts it without the joins of the order.
     """
 
     batch_size = 2000
 
-    def __init__(self, queryset, *, load, keys_first=False):
-        self.queryset = queryset
+    def __init__(self, rows, *, load, fetch=None, count=None):
+        self.rows = rows
         self.load = load
-        self.keys_first = keys_first
+        self.fetch = fetch or (lambda rows: rows)
+        self.counting = count or rows.count
 
     @cached_property
     def _count(self):
-        return self.queryset.count()
+        return self.counting()
 
     def count(self):
         return self._count
@@ -116,16 +128,12 @@ class Entries:
     def __getitem__(self, index):
         if not isinstance(index, slice):
             return self[index : index + 1][0]
-        if not self.keys_first:
-            return self.load(list(self.queryset[index]))
-        keys = list(self.queryset.values_list("pk", flat=True)[index])
-        by_key = self.queryset.order_by().in_bulk(keys) if keys else {}
-        return self.load([by_key[key] for key in keys])
+        return self.load(self.fetch(list(self.rows[index])))
 
     def __iter__(self):
-        rows = self.queryset.iterator(chunk_size=self.batch_size)
+        rows = self.rows.iterator(chunk_size=self.batch_size)
         while batch := list(itertools.islice(rows, self.batch_size)):
-            yield from self.load(batch)
+            yield from self.load(self.fetch(batch))
 
 
 def ledger_schools(user):
@@ -154,8 +162,29 @@ def students_as_of(user, period):
         records = records_as_of(Student.history.all(), period.as_of)
     else:
         records = Student.objects.all()
+    return records.filter(on_the_roster_of(user))
+
+
+def on_the_roster_of(user):
+    """On the roster of one of the user's schools (a record's school, read as a list)."""
     schools = list(ledger_schools(user).values_list("pk", flat=True))
-    return records.filter(school_id__in=schools, left_roster_on__isnull=True)
+    return Q(school_id__in=schools, left_roster_on__isnull=True)
+
+
+def students_as_of_by_source(user, period):
+    """students_as_of() as one or two querysets, for a ledger that lists nearly every
+    student: for a past period, the students not changed since its end read from the table
+    (the latest history row of each is the row as it stands), and only the others, changed,
+    created or deleted since, from their history. The hash join of every history row with
+    every other that finds the latest becomes a look-up of those few."""
+    roster = on_the_roster_of(user)
+    if not period.is_over:
+        return [Student.objects.filter(roster)]
+    changed = Student.history.filter(history_date__gt=period.as_of).values("id")
+    return [
+        Student.objects.filter(roster).exclude(id__in=changed),
+        records_as_of(Student.history.all(), period.as_of).filter(roster, id__in=changed),
+    ]
 
 
 def as_students(records):
@@ -163,17 +192,23 @@ def as_students(records):
     return [record if isinstance(record, Student) else record.instance for record in records]
 
 
+def attach_schools(records):
+    """Each record's school, with its township, in one query for the batch."""
+    schools = School.objects.select_related("region").in_bulk({record.school_id for record in records})
+    for record in records:
+        record.school = schools[record.school_id]
+    return records
+
+
 def attach_schools_and_households(students):
-    """Each student's school (with its township) and household (with its township), in two
-    queries for the batch."""
+    """Each student's school and household (each with its township), in two queries for the
+    batch."""
     households = Household.objects.select_related("township").in_bulk(
         {student.household_id for student in students if student.household_id}
     )
-    schools = School.objects.select_related("region").in_bulk({student.school_id for student in students})
     for student in students:
         student.household = households.get(student.household_id)
-        student.school = schools[student.school_id]
-    return students
+    return attach_schools(students)
 
 
 def school_age_bounds(period):
@@ -185,28 +220,53 @@ def school_age_bounds(period):
     return cutoff, oldest, youngest
 
 
-def school_age_records(user, period):
-    """The records of the school-age ledger (students 6 to 15 on the cut-off day), by
-    township, village and household (a student without a household first), then name."""
+def of_school_age(period):
     _cutoff, oldest, youngest = school_age_bounds(period)
+    return Q(birth_date__gt=oldest, birth_date__lte=youngest)
+
+
+def school_age_records(user, period):
+    """The records of the school-age ledger: students 6 to 15 on the cut-off day. (The
+    ledger reads the same records by source: students_as_of_by_source.)"""
+    return students_as_of(user, period).filter(of_school_age(period))
+
+
+# By township, village and household (a student without a household first), then name.
+SCHOOL_AGE_ORDER = (
+    F("township_code").asc(nulls_first=True), "village", "head_name", "name", "school_id", "grade", "id"
+)
+
+
+def school_age_keys(records, source):
+    """The source's number and the key of each record, with the columns of SCHOOL_AGE_ORDER."""
     return (
-        students_as_of(user, period)
-        .filter(birth_date__gt=oldest, birth_date__lte=youngest)
-        .order_by(
-            F("household__township__code").asc(nulls_first=True),
-            "household__village",
-            "household__head_name",
-            "name",
-            "school_id",
-            "grade",
-            "id",
+        records.order_by()
+        .annotate(
+            source=Value(source, output_field=IntegerField()),
+            key=F("pk"),
+            township_code=F("household__township__code"),
+            village=F("household__village"),
+            head_name=F("household__head_name"),
         )
+        .values_list("source", "key", "township_code", "village", "head_name", "name", "school_id", "grade", "id")
     )
 
 
 def school_age_ledger(user, period):
-    """适龄儿童台账: registered students of compulsory-education age, with status and teacher."""
+    """适龄儿童台账: registered students of compulsory-education age, with status and teacher.
+    The order is sorted on keys alone (one union for two sources), and a slice's records are
+    read by key."""
     cutoff, _oldest, _youngest = school_age_bounds(period)
+    sources = [records.filter(of_school_age(period)) for records in students_as_of_by_source(user, period)]
+    keys = [school_age_keys(records, source) for source, records in enumerate(sources)]
+    ordered = (keys[0].union(*keys[1:], all=True) if len(keys) > 1 else keys[0]).order_by(*SCHOOL_AGE_ORDER)
+
+    def fetch(rows):
+        wanted = [[] for _records in sources]
+        for source, key, *_order in rows:
+            wanted[source].append(key)
+        found = [records.model._base_manager.in_bulk(ids) for records, ids in zip(sources, wanted, strict=True)]
+        return [found[source][key] for source, key, *_order in rows]
 
     def load(records):
         students = attach_schools_and_households(as_students(records))
@@ -221,7 +281,7 @@ def school_age_ledger(user, period):
             student.teacher_name = teachers.get(student.pk, "")
         return students
 
-    return Entries(school_age_records(user, period), load=load, keys_first=True)
+    return Entries(ordered, fetch=fetch, load=load, count=lambda: sum(records.count() for records in sources))
 
 
 @dataclass
@@ -346,14 +406,15 @@ def dropout_ledger(user, period):
     they have moved since; the case belongs to that school's ledger."""
 
     def load(cases):
-        prefetch_related_objects(cases, "student__school__region", "attempts", "responsibles")
-        records = Student.history.select_related("school__region").in_bulk(
-            [case.record_id for case in cases if case.record_id], field_name="history_id"
-        )
+        prefetch_related_objects(cases, "attempts", "responsibles")
+        records = Student.history.in_bulk([case.record_id for case in cases if case.record_id], field_name="history_id")
+        # No history that old: the student as they are now.
+        students = Student.objects.in_bulk([case.student_id for case in cases if case.record_id not in records])
         for case in cases:
-            case.record = records.get(case.record_id, case.student)  # no history that old: as it is now
+            case.record = records[case.record_id] if case.record_id in records else students[case.student_id]
             case.closed_in_period = case.closed_on is not None and case.closed_on <= period.ends_on
             case.attempts_in_period = [a for a in case.attempts.all() if a.attempted_on <= period.ends_on]
+        attach_schools([case.record for case in cases])
         return cases
 
     return Entries(dropout_cases(user, period), load=load)
