@@ -21,6 +21,7 @@ from functools import cached_property, reduce
 from operator import or_
 
 from django.core.exceptions import ValidationError
+from django.db import connections
 from django.db.models import (
     BigIntegerField,
     BooleanField,
@@ -148,7 +149,10 @@ class SortedUnion:
     def union(self, stop=None):
         if len(self.querysets) == 1:
             return self.querysets[0]
-        first, *others = [queryset[:stop] for queryset in self.querysets]
+        if stop is None or not connections[self.querysets[0].db].features.supports_slicing_ordering_in_compound:
+            first, *others = [queryset.order_by() for queryset in self.querysets]  # SQLite: the whole union
+        else:
+            first, *others = [queryset[:stop] for queryset in self.querysets]
         return first.union(*others, all=True).order_by(*self.order)
 
     def __getitem__(self, index):
