@@ -101,11 +101,12 @@ class Period:
 class Entries:
     """A ledger's entries in order: counted and sliced in SQL, and iterated in batches.
 
-    `rows` is an ordered queryset (or a SortedUnion). `load` turns a batch of its rows into the entries the
-    ledger shows (with their schools, households, teachers…) in a fixed number of queries,
-    so a page of 100 entries costs the same whatever the size of the ledger. A long ledger
-    whose order comes from other tables sorts keys alone: its `rows` are keys, which `fetch`
-    turns into records, and `count` (if given) counts it without the joins of the order.
+    `rows` is an ordered queryset (or a SortedUnion). `load` turns a batch of its rows into
+    the entries the ledger shows (with their schools, households, teachers…) in a fixed
+    number of queries, so a page of 100 entries costs the same whatever the size of the
+    ledger. A long ledger whose order comes from other tables sorts keys alone: its `rows`
+    are keys, which `fetch` turns into records, and `count` (if given) counts it without the
+    joins of the order.
     """
 
     batch_size = 2000
