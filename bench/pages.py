@@ -23,6 +23,7 @@ timed the same way in the same run, so the ratios hold on a busy machine.
 Progress goes to stderr; stdout gets only the table (or the Markdown with --markdown).
 """
 import argparse
+import datetime
 import os
 import re
 import resource
@@ -70,6 +71,9 @@ def samples():
     """Search terms and objects taken from the seeded data, the same for every run."""
     from django.db.models import Count
 
+    from django.utils import timezone
+
+    from aid.dropout.ledgers import Period
     from aid.subsidies.models import DisbursementBatch, DisbursementLine
     from students.models import Student
 
@@ -92,6 +96,7 @@ def samples():
         "tail": middle.id_number[-6:],
         "batch": batch,
         "school_id": school_id,
+        "last_month": Period.current_month(timezone.localdate().replace(day=1) - datetime.timedelta(days=1)).label,
     }
 
 
@@ -149,6 +154,14 @@ def pages(found):
     for kind in LedgerKind:
         rows.append((f"ledger: {kind.value}", "bureau", f"{reverse('aid:ledger')}?kind={kind.value}",
                      within(LEDGER_TARGET_MS)))
+        # Last month's ledger reads the students' history, not the table as it stands.
+        rows.append((f"ledger: {kind.value}, last month", "bureau",
+                     f"{reverse('aid:ledger')}?kind={kind.value}&period={found['last_month']}", within(LEDGER_TARGET_MS)))
+    # The whole ledger, printed and exported: as long as the ledger, no target.
+    for kind in LedgerKind:
+        rows.append((f"ledger print: {kind.value}", "bureau", f"{reverse('aid:ledger_print')}?kind={kind.value}", None))
+        rows.append((f"ledger export: {kind.value} (.xlsx)", "bureau",
+                     f"{reverse('aid:ledger_export')}?kind={kind.value}", None))
     rows += [
         (f"batch of {batch.lines.count():,} lines", "bureau", batch.get_absolute_url(), page),
         ("signature roster of a school (.xlsx)", "bureau",

@@ -200,7 +200,7 @@ def set_a4_print(sheet, columns, *, title_rows, orientation):
         sheet.column_dimensions[get_column_letter(index)].width = column.width
     sheet.print_title_rows = title_rows
     sheet.page_setup.orientation = orientation
-    sheet.page_setup.paperSize = Worksheet.PAPERSIZE_A4
+    sheet.page_setup.paperSize = Worksheet.PAPERSIZE_A4  # a write-only sheet has no PAPERSIZE_A4
     sheet.page_setup.fitToWidth = 1
     sheet.page_setup.fitToHeight = 0
     sheet.sheet_properties.pageSetUpPr.fitToPage = True

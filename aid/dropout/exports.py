@@ -5,15 +5,24 @@ was); this module only lays them out: one list of values per entry, ID numbers a
 numbers masked for the roles that may not see them, and the workbook in the usual printed
 layout (a merged title, the reporting unit and period, a bold bordered header repeated on
 every page, A4 landscape fitted to the page width).
+
+A ledger's rows are counted and sliced in SQL (a page builds its 100 rows alone) and
+iterated in batches; the workbook is written in openpyxl's write-only mode to a temporary
+file, so neither the print view nor the export holds a whole county in memory.
 """
+import copy
+import tempfile
 from dataclasses import dataclass
 
 from django.db import models
+from django.http import FileResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
+from openpyxl.worksheet.cell_range import CellRange
 
 from aid.dropout.ledgers import (
     Period,
@@ -23,17 +32,19 @@ from aid.dropout.ledgers import (
 )
 from aid.dropout.models import DropoutCase, PersuasionAttempt
 from common.excel import (
+    BOLD,
+    BORDER,
+    CENTER,
     DATE_FORMAT,
+    FORMULA_STARTS,
     WHOLE_NUMBER,
+    XLSX_CONTENT_TYPE,
     ExportColumn,
-    put_cell,
+    attachment_header,
     set_a4_print,
-    style_table,
-    write_facts_row,
-    write_header,
-    write_title,
 )
 from common.masking import birth_date_for, id_number_for, phone_for
+from students.models import Student
 
 TITLE_FONT = Font(bold=True, size=16)
 LEFT = Alignment(horizontal="left", vertical="center", wrap_text=True)
@@ -47,6 +58,32 @@ class LedgerKind(models.TextChoices):
     DROPOUT = "dropout", gettext_lazy("Dropouts ledger")
 
 
+class LedgerRows:
+    """A ledger's rows, numbered (序号) from 1: `count()` and slices ask the database for
+    the count and for the entries of the slice alone; iterating goes through every row, a
+    batch of entries at a time. `row(number, entry)` lays out one entry."""
+
+    def __init__(self, entries, row):
+        self.entries = entries
+        self.row = row
+
+    def count(self):
+        return self.entries.count()
+
+    def __len__(self):
+        return self.entries.count()
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice):
+            return self[index : index + 1][0]
+        first = index.start or 0
+        return [self.row(number, entry) for number, entry in enumerate(self.entries[index], start=first + 1)]
+
+    def __iter__(self):
+        for number, entry in enumerate(self.entries, start=1):
+            yield self.row(number, entry)
+
+
 @dataclass(frozen=True)
 class Ledger:
     kind: str
@@ -54,7 +91,7 @@ class Ledger:
     unit: str  # the reporting unit: the user's county, grid or school
     title: str
     columns: tuple
-    rows: list
+    rows: LedgerRows
 
 
 def build_ledger(kind, user, period, today=None):
@@ -87,6 +124,21 @@ def labelled(label, detail):
 # ---------------------------------------------------------------------------------------
 
 
+class ChoiceLabels:
+    """The labels of some choice fields of a model, translated once for a whole ledger:
+    get_FOO_display() hashes and translates every choice of the field at each call, which
+    on 150,000 rows of four such fields was most of the time the export took."""
+
+    def __init__(self, model, *names):
+        self.labels = {
+            name: {value: str(label) for value, label in model._meta.get_field(name).flatchoices} for name in names
+        }
+
+    def __call__(self, record, name):
+        value = getattr(record, name)
+        return self.labels[name].get(value, value)
+
+
 def birth_column(user):
     """The birth date, or for a user who sees masked ID numbers only the year."""
     if user.sees_full_id_numbers:
@@ -113,33 +165,28 @@ def school_age_rows(user, period, today):
         ExportColumn(_("Pairing teacher"), 10),
     )
 
-    def place(record):
-        household = record.household
-        if household is None:
-            return ("", "", "", record.name)
-        return (household.township.code, household.village, household.head_name, record.name)
+    label = ChoiceLabels(Student, "gender", "stage", "grade", "status")
 
-    records = sorted(school_age_ledger(user, period), key=place)
-    rows = []
-    for number, record in enumerate(records, start=1):
+    def row(number, record):
         household = record.household
-        rows.append([
+        return [
             number,
             household.township.name if household else "",
             household.village if household else "",
             household.head_name if household else "",
             record.name,
-            record.get_gender_display(),
+            label(record, "gender"),
             id_number_for(user, record.id_number),
             birth_date_for(user, record.birth_date),
             record.age,
             record.school.name,
-            record.get_stage_display(),
-            record.get_grade_display(),
-            record.get_status_display(),
+            label(record, "stage"),
+            label(record, "grade"),
+            label(record, "status"),
             record.teacher_name,
-        ])
-    return columns, rows
+        ]
+
+    return columns, LedgerRows(school_age_ledger(user, period), row)
 
 
 def suspected_rows(user, period, today):
@@ -156,26 +203,25 @@ def suspected_rows(user, period, today):
         ExportColumn(_("Why suspected"), 32),
         ExportColumn(_("Verification"), 28),
     )
-    suspects = sorted(
-        suspected_dropout_ledger(user, period),
-        key=lambda s: (s.student.school.region.code, s.student.school.name, s.student.grade, s.student.name),
-    )
-    rows = []
-    for number, suspect in enumerate(suspects, start=1):
+
+    label = ChoiceLabels(Student, "gender", "grade", "status")
+
+    def row(number, suspect):
         record = suspect.student
-        rows.append([
+        return [
             number,
             record.school.region.name,
             record.school.name,
             record.name,
-            record.get_gender_display(),
+            label(record, "gender"),
             id_number_for(user, record.id_number),
-            record.get_grade_display(),
-            record.get_status_display(),
+            label(record, "grade"),
+            label(record, "status"),
             "\n".join(str(reason) for reason in suspect.reasons),
             "",
-        ])
-    return columns, rows
+        ]
+
+    return columns, LedgerRows(suspected_dropout_ledger(user, period), row)
 
 
 def dropout_rows(user, period, today):
@@ -199,21 +245,23 @@ def dropout_rows(user, period, today):
         ExportColumn(_("Days open"), 8, WHOLE_NUMBER),
     )
     methods = dict(PersuasionAttempt.Method.choices)
-    rows = []
-    for number, case in enumerate(dropout_ledger(user, period), start=1):
+    label = ChoiceLabels(Student, "gender", "grade")
+    case_label = ChoiceLabels(DropoutCase, "kind", "reason", "outcome")
+
+    def row(number, case):
         student = case.record
         end = case.closed_on if case.closed_in_period else min(period.ends_on, today)
-        rows.append([
+        return [
             number,
             student.school.region.name,
             student.school.name,
             student.name,
-            student.get_gender_display(),
+            label(student, "gender"),
             id_number_for(user, student.id_number),
-            student.get_grade_display(),
-            case.get_kind_display(),
+            label(student, "grade"),
+            case_label(case, "kind"),
             case.opened_on,
-            labelled(case.get_reason_display(), case.reason_note) if case.reason else case.reason_note,
+            labelled(case_label(case, "reason"), case.reason_note) if case.reason else case.reason_note,
             "\n".join(
                 f"{person.name} {phone_for(user, person.phone)}".strip()
                 for person in sorted(case.responsibles.all(), key=lambda person: person.pk)
@@ -223,15 +271,16 @@ def dropout_rows(user, period, today):
                 for attempt in case.attempts_in_period
             ),
             case.closed_on if case.closed_in_period else None,
-            closing_result(case) if case.closed_in_period else "",
+            closing_result(case, case_label) if case.closed_in_period else "",
             (end - case.opened_on).days,
-        ])
-    return columns, rows
+        ]
+
+    return columns, LedgerRows(dropout_ledger(user, period), row)
 
 
-def closing_result(case):
+def closing_result(case, case_label):
     detail = case.receiving_school if case.outcome == DropoutCase.Outcome.TRANSFERRED else case.outcome_note
-    return labelled(case.get_outcome_display(), detail)
+    return labelled(case_label(case, "outcome"), detail)
 
 
 BUILDERS = {
@@ -246,31 +295,81 @@ BUILDERS = {
 # ---------------------------------------------------------------------------------------
 
 
-def ledger_workbook(ledger, today=None):
+def ledger_workbook(ledger, file, today=None):
     """Title (row 1); reporting unit, period and date made (row 2); the header (row 3),
     frozen and repeated on every printed page; one bordered row per entry, multi-line
-    cells wrapped."""
+    cells wrapped. Written to `file` in write-only mode, row by row; returns the number of
+    entries written."""
     today = today or timezone.localdate()
     columns = ledger.columns
     last = len(columns)
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = str(LedgerKind(ledger.kind).label)[:31]
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(str(LedgerKind(ledger.kind).label)[:31])
+    set_a4_print(sheet, columns, title_rows=f"{HEADER_ROW}:{HEADER_ROW}", orientation="landscape")
+    sheet.freeze_panes = f"A{HEADER_ROW + 1}"
 
-    write_title(sheet, ledger.title, last)
+    def styled(value, *, font=None, alignment=None, border=None, number_format=None):
+        cell = WriteOnlyCell(sheet, value=None if value == "" else value)
+        if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+            cell.data_type = "s"
+            cell.quotePrefix = True
+        if font:
+            cell.font = font
+        if alignment:
+            cell.alignment = alignment
+        if border:
+            cell.border = border
+        if number_format:
+            cell.number_format = number_format
+        return cell
+
+    sheet.row_dimensions[1].height = 30
+    sheet.append([styled(ledger.title, font=TITLE_FONT, alignment=CENTER)])
+    sheet.merged_cells.add(CellRange(min_col=1, min_row=1, max_col=last, max_row=1))
     third = last // 3
-    write_facts_row(sheet, 2, (
+    facts = (
         (1, third, _("Reporting unit: %(unit)s") % {"unit": ledger.unit}),
         (third + 1, 2 * third, _("Period: %(start)s to %(end)s") % {
             "start": ledger.period.starts_on.isoformat(), "end": ledger.period.ends_on.isoformat(),
         }),
         (2 * third + 1, last, _("Made on %(date)s") % {"date": today.isoformat()}),
-    ))
-    write_header(sheet, HEADER_ROW, columns)
-    for offset, values in enumerate(ledger.rows, start=1):
-        for index, value in enumerate(values, start=1):
-            put_cell(sheet, HEADER_ROW + offset, index, value)
-    style_table(sheet, HEADER_ROW + 1, HEADER_ROW + len(ledger.rows), columns)
-    sheet.freeze_panes = sheet.cell(HEADER_ROW + 1, 1).coordinate
-    set_a4_print(sheet, columns, title_rows=f"{HEADER_ROW}:{HEADER_ROW}", orientation="landscape")
-    return workbook
+    )
+    facts_row = [None] * last
+    for first, end, text in facts:
+        facts_row[first - 1] = styled(text, alignment=LEFT)
+        sheet.merged_cells.add(CellRange(min_col=first, min_row=2, max_col=end, max_row=2))
+    sheet.append(facts_row)
+    sheet.append([styled(column.header, font=BOLD, alignment=CENTER, border=BORDER) for column in columns])
+
+    # One styled cell per column, copied for every value: styling each cell afresh would
+    # look its border, font and alignment up in the workbook's style tables every time.
+    models_by_column = [
+        styled(None, alignment=RIGHT, border=BORDER, number_format=column.number_format)
+        if column.number_format
+        else styled(None, alignment=LEFT, border=BORDER)
+        for column in columns
+    ]
+    written = 0
+    for values in ledger.rows:
+        cells = []
+        for value, model in zip(values, models_by_column, strict=True):
+            cell = WriteOnlyCell(sheet, value=None if value == "" else value)
+            cell._style = copy.copy(model._style)
+            if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+                cell.data_type = "s"
+                cell.quotePrefix = True
+            cells.append(cell)
+        sheet.append(cells)
+        written += 1
+    workbook.save(file)
+    return written
+
+
+def ledger_response(ledger, today=None):
+    """The ledger's workbook as a download, streamed from a temporary file."""
+    temporary = tempfile.NamedTemporaryFile(suffix=".xlsx")
+    ledger_workbook(ledger, temporary, today)
+    temporary.seek(0)
+    response = FileResponse(temporary, content_type=XLSX_CONTENT_TYPE)
+    response["Content-Disposition"] = attachment_header(f"{ledger.title}.xlsx")
+    return response

@@ -5,14 +5,36 @@ the records as they were then: students from their history, cases from their dat
 scope is the user's schools, applied to the school each record had then: a pupil who moved
 from school A to school B this week stays in A's November ledger and is not in B's, and a
 case stays with the school the student dropped out of.
+
+A period under way describes the records as they stand, which is the students' table itself
+(every write keeps its history). A past period reads each student's history row in force at
+its end. Each ledger is a query: the database applies the scope, the age and the reasons,
+orders, counts and pages it, so a page of a ledger of 200,000 students reads its 100 rows,
+and the schools, households, teachers and persuasion records of those rows alone.
 """
 import calendar
 import datetime
+import itertools
 import re
 from dataclasses import dataclass
+from functools import cached_property, reduce
+from operator import or_
 
 from django.core.exceptions import ValidationError
-from django.db.models import BigIntegerField, Exists, F, Max, OuterRef, Subquery
+from django.db import connections
+from django.db.models import (
+    BigIntegerField,
+    BooleanField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+)
+from django.db.models import prefetch_related_objects
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -66,9 +88,79 @@ class Period:
         return min(end, timezone.now())
 
     @property
+    def is_over(self):
+        """Whether the period has ended (before today): then its ledgers read the history."""
+        return self.ends_on < timezone.localdate()
+
+    @property
     def as_of_day(self):
         """The day the ledger describes: the last of the period, or today if it is not over."""
         return min(self.ends_on, timezone.localdate())
+
+
+class Entries:
+    """A ledger's entries in order: counted and sliced in SQL, and iterated in batches.
+
+    `rows` is an ordered queryset (or a SortedUnion). `load` turns a batch of its rows into
+    the entries the ledger shows (with their schools, households, teachers…) in a fixed
+    number of queries, so a page of 100 entries costs the same whatever the size of the
+    ledger. A long ledger whose order comes from other tables sorts keys alone: its `rows`
+    are keys, which `fetch` turns into records, and `count` (if given) counts it without the
+    joins of the order.
+    """
+
+    batch_size = 2000
+
+    def __init__(self, rows, *, load, fetch=None, count=None):
+        self.rows = rows
+        self.load = load
+        self.fetch = fetch or (lambda rows: rows)
+        self.counting = count or rows.count
+
+    @cached_property
+    def _count(self):
+        return self.counting()
+
+    def count(self):
+        return self._count
+
+    def __len__(self):
+        return self._count
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice):
+            return self[index : index + 1][0]
+        return self.load(self.fetch(list(self.rows[index])))
+
+    def __iter__(self):
+        rows = self.rows.iterator(chunk_size=self.batch_size)
+        while batch := list(itertools.islice(rows, self.batch_size)):
+            yield from self.load(self.fetch(batch))
+
+
+class SortedUnion:
+    """The rows of some querysets in one order, sliced and iterated as one queryset. A slice
+    sorts each queryset only as far as the slice's end, and then the union of those: the
+    first page sorts 100 rows of each (a sort each that can run in parallel), not all."""
+
+    def __init__(self, querysets, order):
+        self.querysets = [queryset.order_by(*order) for queryset in querysets]
+        self.order = order
+
+    def union(self, stop=None):
+        if len(self.querysets) == 1:
+            return self.querysets[0]
+        if stop is None or not connections[self.querysets[0].db].features.supports_slicing_ordering_in_compound:
+            first, *others = [queryset.order_by() for queryset in self.querysets]  # SQLite: the whole union
+        else:
+            first, *others = [queryset[:stop] for queryset in self.querysets]
+        return first.union(*others, all=True).order_by(*self.order)
+
+    def __getitem__(self, index):
+        return self.union(index.stop)[index]
+
+    def iterator(self, chunk_size):
+        return self.union().iterator(chunk_size=chunk_size)
 
 
 def ledger_schools(user):
@@ -77,42 +169,145 @@ def ledger_schools(user):
     return School.objects.visible_to(user).values("pk")
 
 
-def students_as_of(user, period):
-    """The students of the user's schools as their records stood at the end of the period,
-    on the roster then."""
-    records = Student.history.as_of(period.as_of).filter(
-        school_id__in=ledger_schools(user), left_roster_on__isnull=True
+def records_as_of(history, moment):
+    """Each record's history row in force at `moment`: its latest row by then (by date, then
+    by history id), unless that row is its deletion."""
+    rows = history.filter(history_date__lte=moment)
+    later = rows.filter(id=OuterRef("id")).filter(
+        Q(history_date__gt=OuterRef("history_date"))
+        | Q(history_date=OuterRef("history_date"), history_id__gt=OuterRef("history_id"))
     )
-    records = list(records.order_by("school_id", "grade", "name"))
-    households = Household.objects.select_related("township").in_bulk({r.household_id for r in records if r.household_id})
-    schools = {s.pk: s for s in _schools(records)}
+    return rows.exclude(Exists(later)).exclude(history_type="-")
+
+
+def students_as_of(user, period):
+    """The records of the students of the user's schools on the roster at the end of the
+    period, as they stood then: the students' table for a period under way, their history
+    rows in force at its end for a past one (HistoricalStudent rows: `id` is the student's).
+    The scope is read first, so that the query filters by a list of schools."""
+    if period.is_over:
+        records = records_as_of(Student.history.all(), period.as_of)
+    else:
+        records = Student.objects.all()
+    return records.filter(on_the_roster_of(user))
+
+
+def on_the_roster_of(user):
+    """On the roster of one of the user's schools (a record's school, read as a list)."""
+    schools = list(ledger_schools(user).values_list("pk", flat=True))
+    return Q(school_id__in=schools, left_roster_on__isnull=True)
+
+
+def students_as_of_by_source(user, period):
+    """students_as_of() as one or two querysets, for a ledger that lists nearly every
+    student: for a past period, the students not changed since its end read from the table
+    (the latest history row of each is the row as it stands), and only the others, changed,
+    created or deleted since, from their history. The hash join of every history row with
+    every other that finds the latest becomes a look-up of those few."""
+    roster = on_the_roster_of(user)
+    if not period.is_over:
+        return [Student.objects.filter(roster)]
+    changed = Student.history.filter(history_date__gt=period.as_of).values("id")
+    return [
+        Student.objects.filter(roster).exclude(id__in=changed),
+        records_as_of(Student.history.all(), period.as_of).filter(roster, id__in=changed),
+    ]
+
+
+def as_students(records):
+    """History rows as the students they describe (pk the student's id); students as they are."""
+    return [record if isinstance(record, Student) else record.instance for record in records]
+
+
+def attach_schools(records):
+    """Each record's school, with its township, in one query for the batch."""
+    schools = School.objects.select_related("region").in_bulk({record.school_id for record in records})
     for record in records:
-        record.household = households.get(record.household_id)
         record.school = schools[record.school_id]
     return records
 
 
-def _schools(records):
-    return School.objects.filter(pk__in={r.school_id for r in records}).select_related("region")
+def attach_schools_and_households(students):
+    """Each student's school and household (each with its township), in two queries for the
+    batch."""
+    households = Household.objects.select_related("township").in_bulk(
+        {student.household_id for student in students if student.household_id}
+    )
+    for student in students:
+        student.household = households.get(student.household_id)
+    return attach_schools(students)
 
 
-def school_age_ledger(user, period):
-    """适龄儿童台账: registered students of compulsory-education age, with status and teacher."""
+def school_age_bounds(period):
+    """(31 August of the school year, born after, born on or before): 6 to 15 on that day."""
     year = period.ends_on.year if period.ends_on.month >= 9 else period.ends_on.year - 1
     cutoff = datetime.date(year, 8, 31)
     youngest = cutoff.replace(year=cutoff.year - SCHOOL_AGE[0])
     oldest = cutoff.replace(year=cutoff.year - SCHOOL_AGE[1] - 1)
-    records = [r for r in students_as_of(user, period) if oldest < r.birth_date <= youngest]
-    teachers = dict(
-        Pairing.objects.filter(student_id__in=[r.pk for r in records], started_on__lte=period.ends_on)
-        .exclude(ended_on__lt=period.ends_on)
-        .values_list("student_id", "teacher__full_name")
+    return cutoff, oldest, youngest
+
+
+def of_school_age(period):
+    _cutoff, oldest, youngest = school_age_bounds(period)
+    return Q(birth_date__gt=oldest, birth_date__lte=youngest)
+
+
+def school_age_records(user, period):
+    """The records of the school-age ledger: students 6 to 15 on the cut-off day. (The
+    ledger reads the same records by source: students_as_of_by_source.)"""
+    return students_as_of(user, period).filter(of_school_age(period))
+
+
+# By township, village and household (a student without a household first), then name.
+SCHOOL_AGE_ORDER = (
+    F("township_code").asc(nulls_first=True), "village", "head_name", "name", "school_id", "grade", "id"
+)
+
+
+def school_age_keys(records, source):
+    """The source's number and the key of each record, with the columns of SCHOOL_AGE_ORDER."""
+    return (
+        records.order_by()
+        .annotate(
+            source=Value(source, output_field=IntegerField()),
+            key=F("pk"),
+            township_code=F("household__township__code"),
+            village=F("household__village"),
+            head_name=F("household__head_name"),
+        )
+        .values_list("source", "key", "township_code", "village", "head_name", "name", "school_id", "grade", "id")
     )
-    for record in records:
-        birthday_later = (cutoff.month, cutoff.day) < (record.birth_date.month, record.birth_date.day)
-        record.age = cutoff.year - record.birth_date.year - birthday_later
-        record.teacher_name = teachers.get(record.pk, "")
-    return records
+
+
+def school_age_ledger(user, period):
+    """适龄儿童台账: registered students of compulsory-education age, with status and teacher.
+    The order is sorted on keys alone (of one source or two), and a slice's records are then
+    read by key."""
+    cutoff, _oldest, _youngest = school_age_bounds(period)
+    sources = [records.filter(of_school_age(period)) for records in students_as_of_by_source(user, period)]
+    keys = SortedUnion([school_age_keys(records, source) for source, records in enumerate(sources)], SCHOOL_AGE_ORDER)
+
+    def fetch(rows):
+        wanted = [[] for _records in sources]
+        for source, key, *_order in rows:
+            wanted[source].append(key)
+        found = [records.model._base_manager.in_bulk(ids) for records, ids in zip(sources, wanted, strict=True)]
+        return [found[source][key] for source, key, *_order in rows]
+
+    def load(records):
+        students = attach_schools_and_households(as_students(records))
+        teachers = dict(
+            Pairing.objects.filter(student_id__in=[s.pk for s in students], started_on__lte=period.ends_on)
+            .exclude(ended_on__lt=period.ends_on)
+            .values_list("student_id", "teacher__full_name")
+        )
+        for student in students:
+            birthday_later = (cutoff.month, cutoff.day) < (student.birth_date.month, student.birth_date.day)
+            student.age = cutoff.year - student.birth_date.year - birthday_later
+            student.teacher_name = teachers.get(student.pk, "")
+        return students
+
+    return Entries(keys, fetch=fetch, load=load, count=lambda: sum(records.count() for records in sources))
 
 
 @dataclass
@@ -121,55 +316,113 @@ class Suspect:
     reasons: list
 
 
+def suspect_reasons(period):
+    """Why a student is a suspected dropout, as conditions on the student's record at the
+    end of the period, in the order the ledger lists them."""
+    open_cases = DropoutCase.objects.open_on(period.ends_on).values("student_id")
+    return {
+        "missing_from_roster": Q(id__in=missing_from_latest_snapshot(period)),
+        "not_visited": Q(id__in=unvisited_high_risk(period)),
+        "unexplained": Q(status__in=OUT_OF_SCHOOL) & ~Q(id__in=open_cases),
+    }
+
+
+def suspected_records(user, period):
+    """The records of the suspected-dropout ledger, each annotated with its reasons (True or
+    False), by township, school, grade and name.
+
+    The students a reason may name are read first, a few thousand ids in one query (the
+    union of three small sets), and the records looked up by those ids: tested against the
+    reasons record by record, a county's every student would be read twice a page."""
+    reasons = suspect_reasons(period)
+    records = students_as_of(user, period)
+    candidates = list(
+        missing_from_latest_snapshot(period).values_list("student_id", flat=True).union(
+            unvisited_high_risk(period).values_list("student_id", flat=True),
+            records.filter(status__in=OUT_OF_SCHOOL).order_by().values_list("id", flat=True),
+        )
+    )
+    return (
+        records.filter(id__in=candidates)
+        .annotate(**{name: ExpressionWrapper(condition, output_field=BooleanField()) for name, condition in reasons.items()})
+        .filter(reduce(or_, (Q(**{name: True}) for name in reasons)))
+        .order_by("school__region__code", "school__name", "grade", "name", "id")
+    )
+
+
 def suspected_dropout_ledger(user, period):
     """疑似辍学台账: students missing from the latest full roster comparison (not yet
     checked), high-risk students not visited for UNVISITED_DAYS, and students out of school
     with no open case to explain it."""
-    records = {r.pk: r for r in students_as_of(user, period)}
-    ids = list(records)
-    reasons = {}
 
-    def flag(student_id, reason):
-        if student_id in records:
-            reasons.setdefault(student_id, []).append(reason)
+    def load(records):
+        suspects = []
+        for record, student in zip(records, attach_schools_and_households(as_students(records)), strict=True):
+            found = []
+            if record.missing_from_roster:
+                found.append(_("missing from the latest full roster"))
+            if record.not_visited:
+                found.append(_("high dropout risk, not visited for %(days)s days") % {"days": UNVISITED_DAYS})
+            if record.unexplained:
+                found.append(
+                    _("out of school (%(status)s) with no open case") % {"status": student.get_status_display()}
+                )
+            suspects.append(Suspect(student, found))
+        return suspects
 
-    for student_id in missing_from_latest_snapshot(ids, period):
-        flag(student_id, _("missing from the latest full roster"))
-    for student_id in unvisited_high_risk(ids, period):
-        flag(student_id, _("high dropout risk, not visited for %(days)s days") % {"days": UNVISITED_DAYS})
-    open_cases = set(
-        DropoutCase.objects.open_on(period.ends_on).filter(student_id__in=ids).values_list("student_id", flat=True)
-    )
-    for record in records.values():
-        if record.status in OUT_OF_SCHOOL and record.pk not in open_cases:
-            flag(record.pk, _("out of school (%(status)s) with no open case") % {"status": record.get_status_display()})
-    return [Suspect(records[student_id], found) for student_id, found in reasons.items()]
+    return Entries(suspected_records(user, period), load=load)
 
 
-def missing_from_latest_snapshot(student_ids, period):
-    """Students reported missing by a full snapshot applied before the period ended and
-    not checked by then."""
+def missing_from_latest_snapshot(period):
+    """The students reported missing by a full snapshot applied before the period ended and
+    not checked by then (student ids)."""
+    as_of = period.as_of
     absences = SnapshotAbsence.objects.filter(
-        student_id__in=student_ids,
-        roster_import__applied_at__lte=period.as_of,
+        roster_import__applied_at__lte=as_of,
         roster_import__state="applied",
-    ).exclude(checked_at__lte=period.as_of)
-    return set(absences.values_list("student_id", flat=True))
+    ).exclude(checked_at__lte=as_of)
+    return absences.order_by().values("student_id")
 
 
-def unvisited_high_risk(student_ids, period):
-    visits = HomeVisit.objects.filter(student_id__in=student_ids, visited_on__lte=period.ends_on)
-    latest = visits.values("student_id").annotate(last=Max("visited_on"))
-    last_visit = {row["student_id"]: row["last"] for row in latest}
-    high = visits.filter(dropout_risk=HomeVisit.Risk.HIGH).filter(
-        ~Exists(visits.filter(student_id=OuterRef("student_id"), visited_on__gt=OuterRef("visited_on")))
-    )
+def unvisited_high_risk(period):
+    """The students whose latest home visit by the end of the period found a high dropout
+    risk and was more than UNVISITED_DAYS before the period's last day (today for the month
+    under way) (student ids)."""
+    visits = HomeVisit.objects.filter(visited_on__lte=period.ends_on)
     threshold = period.as_of_day - datetime.timedelta(days=UNVISITED_DAYS)
-    return {
-        student_id
-        for student_id in high.values_list("student_id", flat=True)
-        if last_visit[student_id] < threshold
-    }
+    later = visits.filter(student_id=OuterRef("student_id"), visited_on__gt=OuterRef("visited_on"))
+    return (
+        visits.filter(dropout_risk=HomeVisit.Risk.HIGH, visited_on__lt=threshold)
+        .exclude(Exists(later))
+        .order_by()
+        .values("student_id")
+    )
+
+
+def dropout_cases(user, period):
+    """The cases of the dropout ledger, oldest first: every case open at some point in the
+    period whose student was at a school of the user's when it opened. Annotated with
+    `record_id`, the student's history row on that day. Without joins, so that the
+    database counts and pages the cases alone."""
+    when_opened = (
+        Student.history.filter(id=OuterRef("student_id"), history_date__date__lte=OuterRef("opened_on"))
+        .order_by("-history_date", "-history_id")
+    )
+    school_now = Student.objects.filter(pk=OuterRef("student_id")).values("school_id")
+    schools = list(ledger_schools(user).values_list("pk", flat=True))
+    return (
+        DropoutCase.objects.filter(opened_on__lte=period.ends_on)
+        .exclude(closed_on__lt=period.starts_on)
+        .annotate(
+            record_id=Subquery(when_opened.values("history_id")[:1]),
+            # No history that old: the school it has now.
+            school_when_opened=Coalesce(
+                Subquery(when_opened.values("school_id")[:1]), Subquery(school_now), output_field=BigIntegerField()
+            ),
+        )
+        .filter(school_when_opened__in=schools)
+        .order_by("opened_on", "pk")
+    )
 
 
 def dropout_ledger(user, period):
@@ -177,30 +430,17 @@ def dropout_ledger(user, period):
     if it closed by the end of the period, how (动态销号). Each case's `record` is its student
     as on the day the case opened: the school and grade the student dropped out of, even if
     they have moved since; the case belongs to that school's ledger."""
-    when_opened = (
-        Student.history.filter(id=OuterRef("student_id"), history_date__date__lte=OuterRef("opened_on"))
-        .order_by("-history_date", "-history_id")
-    )
-    cases = list(
-        DropoutCase.objects.filter(opened_on__lte=period.ends_on)
-        .exclude(closed_on__lt=period.starts_on)
-        .annotate(
-            record_id=Subquery(when_opened.values("history_id")[:1]),
-            # No history that old: the school it has now.
-            school_when_opened=Coalesce(
-                Subquery(when_opened.values("school_id")[:1]), F("student__school_id"), output_field=BigIntegerField()
-            ),
-        )
-        .filter(school_when_opened__in=ledger_schools(user))
-        .select_related("student__school__region", "student__household", "closed_by")
-        .prefetch_related("attempts", "responsibles")
-        .order_by("opened_on", "pk")
-    )
-    records = Student.history.select_related("school__region").in_bulk(
-        [case.record_id for case in cases if case.record_id], field_name="history_id"
-    )
-    for case in cases:
-        case.record = records.get(case.record_id, case.student)  # no history that old: as it is now
-        case.closed_in_period = case.closed_on is not None and case.closed_on <= period.ends_on
-        case.attempts_in_period = [a for a in case.attempts.all() if a.attempted_on <= period.ends_on]
-    return cases
+
+    def load(cases):
+        prefetch_related_objects(cases, "attempts", "responsibles")
+        records = Student.history.in_bulk([case.record_id for case in cases if case.record_id], field_name="history_id")
+        # No history that old: the student as they are now.
+        students = Student.objects.in_bulk([case.student_id for case in cases if case.record_id not in records])
+        for case in cases:
+            case.record = records[case.record_id] if case.record_id in records else students[case.student_id]
+            case.closed_in_period = case.closed_on is not None and case.closed_on <= period.ends_on
+            case.attempts_in_period = [a for a in case.attempts.all() if a.attempted_on <= period.ends_on]
+        attach_schools([case.record for case in cases])
+        return cases
+
+    return Entries(dropout_cases(user, period), load=load)

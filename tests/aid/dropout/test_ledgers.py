@@ -68,10 +68,10 @@ def test_ledgers_describe_the_past_as_it_was(school):
 
     october = Period.parse("2026-10")
     november = Period.parse("2026-11")
-    assert dropout_ledger(admin, october) == []
+    assert list(dropout_ledger(admin, october)) == []
     assert [c.pk for c in dropout_ledger(admin, november)] == [case.pk]
     # In October the student was still enrolled: not suspected then.
-    assert suspected_dropout_ledger(admin, october) == []
+    assert list(suspected_dropout_ledger(admin, october)) == []
 
 
 def test_suspected_dropouts(school):

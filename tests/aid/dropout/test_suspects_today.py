@@ -29,4 +29,4 @@ def test_a_past_month_counts_from_its_last_day(school):
     rewrite_history(Student.history, history_date=datetime.datetime(2026, 8, 1, tzinfo=datetime.timezone.utc))
     HomeVisitFactory(student=student, visited_on=datetime.date(2026, 8, 20), dropout_risk="high")  # 72 days to 31 Oct
     assert [s.student.pk for s in suspected_dropout_ledger(admin, Period.parse("2026-10"))] == [student.pk]
-    assert suspected_dropout_ledger(admin, Period.parse("2026-09")) == []  # 41 days to 30 September
+    assert list(suspected_dropout_ledger(admin, Period.parse("2026-09"))) == []  # 41 days to 30 September

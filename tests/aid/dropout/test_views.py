@@ -484,7 +484,7 @@ def test_viewer_reads_the_ledger_masked_and_the_export_is_logged(client_for, stu
 
 def test_ledger_scope(client_for, student, outsider):
     client = client_for(outsider)
-    assert client.get(reverse("aid:ledger"), {"kind": "school_age"}).context["ledger"].rows == []
+    assert list(client.get(reverse("aid:ledger"), {"kind": "school_age"}).context["ledger"].rows) == []
     sheet = workbook_of(client.get(reverse("aid:ledger_export"), {"kind": "school_age"})).active
     assert sheet_rows(sheet, 4) == []
 
