@@ -15,7 +15,7 @@ path calls save() or sends signals.
 import json
 import zlib
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import BinaryField, JSONField
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
@@ -149,14 +149,15 @@ def update(instances, field_names):
     staging = quote(f"bulk_update_{model._meta.db_table}_{zlib.crc32(columns.encode()):08x}")
     assignments = ", ".join(f"{quote(f.column)} = staged.{quote(f.column)}" for f in fields[1:])
     pk = quote(model._meta.pk.column)
-    with connection.cursor() as cursor:
-        # One staging table per table and columns, kept for the connection and emptied before
-        # each use: a table created and dropped per call holds its locks to the end of the
-        # transaction, and a seed of a million students ran out of PostgreSQL's lock table.
-        cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} AS SELECT {columns} FROM {table} WITH NO DATA")
+    # One staging table per table and columns in a transaction, emptied before each use and
+    # dropped at its end: a table created and dropped per call held its locks to the end of
+    # the transaction, and a seed of a million students ran out of PostgreSQL's lock table.
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} ON COMMIT DROP AS SELECT {columns} FROM {table} WITH NO DATA"
+        )
         cursor.execute(f"TRUNCATE {staging}")
-    copy_rows(model, fields, ([getattr(obj, f.attname) for f in fields] for obj in instances), table=staging)
-    with connection.cursor() as cursor:
+        copy_rows(model, fields, ([getattr(obj, f.attname) for f in fields] for obj in instances), table=staging)
         cursor.execute(f"UPDATE {table} SET {assignments} FROM {staging} AS staged WHERE {table}.{pk} = staged.{pk}")
 
 
