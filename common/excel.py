@@ -142,6 +142,12 @@ LEFT = Alignment(horizontal="left", vertical="center", wrap_text=True)
 RIGHT = Alignment(horizontal="right", vertical="center")
 
 
+def choice_labels(model, field_name):
+    """{value: label} of a choice field, translated once (get_FOO_display() translates the
+    whole list of choices at each call, which on a long export is most of its time)."""
+    return {value: str(label) for value, label in model._meta.get_field(field_name).flatchoices}
+
+
 
 def put_cell(sheet, row, column, value):
     """Write a value (an empty text leaves the cell empty); text that a spreadsheet would
@@ -208,6 +214,58 @@ def set_a4_print(sheet, columns, *, title_rows, orientation):
     sheet.page_margins.left = sheet.page_margins.right = 0.4
     sheet.page_margins.top = sheet.page_margins.bottom = 0.5
 
+
+
+# ---------------------------------------------------------------------------------------
+# The printed layout in write-only mode (title, facts row, header), for long tables
+# ---------------------------------------------------------------------------------------
+
+
+def merge(sheet, row, first_column, last_column):
+    sheet.merged_cells.add(
+        f"{get_column_letter(first_column)}{row}:{get_column_letter(last_column)}{row}"
+    )
+
+
+def append_title(sheet, text, last_column):
+    """Row 1 of a write-only sheet: the title in large bold, merged across the table."""
+    sheet.row_dimensions[1].height = 30
+    title = WriteOnlyCell(sheet, value=text)
+    title.font = TITLE_FONT
+    title.alignment = CENTER
+    sheet.append([title])
+    merge(sheet, 1, 1, last_column)
+
+
+def facts_row(sheet, row, parts):
+    """A write-only row of (first column, last column, text) parts, each merged across its columns."""
+    cells = [None] * parts[-1][1]
+    for first, last, text in parts:
+        cell = WriteOnlyCell(sheet, value=text)
+        cell.alignment = LEFT
+        cells[first - 1] = cell
+        merge(sheet, row, first, last)
+    return cells
+
+
+def append_header(sheet, columns):
+    """The bold, centred, bordered header row of a write-only sheet."""
+    header = []
+    for column in columns:
+        cell = WriteOnlyCell(sheet, value=column.header)
+        cell.font = BOLD
+        cell.alignment = CENTER
+        cell.border = BORDER
+        header.append(cell)
+    sheet.append(header)
+
+
+def table_style(column, font=None):
+    """A bordered table cell of `column`: numbers and dates right-aligned in its format,
+    text left-aligned and wrapped (as style_table styles a normal-mode sheet)."""
+    if column.number_format:
+        return CellStyle(font=font, border=BORDER, alignment=RIGHT, number_format=column.number_format)
+    return CellStyle(font=font, border=BORDER, alignment=LEFT)
 
 
 # ---------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from common.excel import (
     COUNT_FORMAT,
     FORMULA_STARTS,
     ExportColumn,
+    choice_labels,
     set_a4_print,
     text_cell,
 )
@@ -177,7 +178,7 @@ def student_export_rows(students, user):
     """Rows of the student export, read with values_list in chunks (no model instances)."""
     # Labels translated once, not once per row.
     labels = {
-        index: {value: str(label) for value, label in Student._meta.get_field(name).flatchoices}
+        index: choice_labels(Student, name)
         for index, name in enumerate(STUDENT_EXPORT_FIELDS)
         if name in ("gender", "stage", "grade", "status")
     }

@@ -10,7 +10,6 @@ A ledger's rows are counted and sliced in SQL (a page builds its 100 rows alone)
 iterated in batches; the workbook is written in openpyxl's write-only mode to a temporary
 file, so neither the print view nor the export holds a whole county in memory.
 """
-import copy
 import tempfile
 from dataclasses import dataclass
 
@@ -20,9 +19,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font
-from openpyxl.worksheet.cell_range import CellRange
 
 from aid.dropout.ledgers import (
     Period,
@@ -32,23 +28,23 @@ from aid.dropout.ledgers import (
 )
 from aid.dropout.models import DropoutCase, PersuasionAttempt
 from common.excel import (
-    BOLD,
-    BORDER,
-    CENTER,
     DATE_FORMAT,
-    FORMULA_STARTS,
     WHOLE_NUMBER,
     XLSX_CONTENT_TYPE,
     ExportColumn,
+    SheetRows,
+    append_header,
+    append_title,
     attachment_header,
+    choice_labels,
+    facts_row,
+    save_with_rows,
     set_a4_print,
+    table_style,
 )
 from common.masking import birth_date_for, id_number_for, phone_for
 from students.models import Student
 
-TITLE_FONT = Font(bold=True, size=16)
-LEFT = Alignment(horizontal="left", vertical="center", wrap_text=True)
-RIGHT = Alignment(horizontal="right", vertical="center")
 HEADER_ROW = 3
 
 
@@ -130,9 +126,7 @@ class ChoiceLabels:
     on 150,000 rows of four such fields was most of the time the export took."""
 
     def __init__(self, model, *names):
-        self.labels = {
-            name: {value: str(label) for value, label in model._meta.get_field(name).flatchoices} for name in names
-        }
+        self.labels = {name: choice_labels(model, name) for name in names}
 
     def __call__(self, record, name):
         value = getattr(record, name)
@@ -298,8 +292,8 @@ BUILDERS = {
 def ledger_workbook(ledger, file, today=None):
     """Title (row 1); reporting unit, period and date made (row 2); the header (row 3),
     frozen and repeated on every printed page; one bordered row per entry, multi-line
-    cells wrapped. Written to `file` in write-only mode, row by row; returns the number of
-    entries written."""
+    cells wrapped. The rows go straight to `file` through SheetRows, a batch of entries at a
+    time; returns the number of entries written."""
     today = today or timezone.localdate()
     columns = ledger.columns
     last = len(columns)
@@ -307,62 +301,20 @@ def ledger_workbook(ledger, file, today=None):
     sheet = workbook.create_sheet(str(LedgerKind(ledger.kind).label)[:31])
     set_a4_print(sheet, columns, title_rows=f"{HEADER_ROW}:{HEADER_ROW}", orientation="landscape")
     sheet.freeze_panes = f"A{HEADER_ROW + 1}"
-
-    def styled(value, *, font=None, alignment=None, border=None, number_format=None):
-        cell = WriteOnlyCell(sheet, value=None if value == "" else value)
-        if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-            cell.data_type = "s"
-            cell.quotePrefix = True
-        if font:
-            cell.font = font
-        if alignment:
-            cell.alignment = alignment
-        if border:
-            cell.border = border
-        if number_format:
-            cell.number_format = number_format
-        return cell
-
-    sheet.row_dimensions[1].height = 30
-    sheet.append([styled(ledger.title, font=TITLE_FONT, alignment=CENTER)])
-    sheet.merged_cells.add(CellRange(min_col=1, min_row=1, max_col=last, max_row=1))
+    append_title(sheet, ledger.title, last)
     third = last // 3
-    facts = (
+    sheet.append(facts_row(sheet, 2, (
         (1, third, _("Reporting unit: %(unit)s") % {"unit": ledger.unit}),
         (third + 1, 2 * third, _("Period: %(start)s to %(end)s") % {
             "start": ledger.period.starts_on.isoformat(), "end": ledger.period.ends_on.isoformat(),
         }),
         (2 * third + 1, last, _("Made on %(date)s") % {"date": today.isoformat()}),
+    )))
+    append_header(sheet, columns)
+    body = SheetRows(sheet, [table_style(column) for column in columns], styled_blanks=True)
+    return save_with_rows(
+        workbook, sheet, file, lambda stream: body.write(stream, ledger.rows, first_row=HEADER_ROW + 1)
     )
-    facts_row = [None] * last
-    for first, end, text in facts:
-        facts_row[first - 1] = styled(text, alignment=LEFT)
-        sheet.merged_cells.add(CellRange(min_col=first, min_row=2, max_col=end, max_row=2))
-    sheet.append(facts_row)
-    sheet.append([styled(column.header, font=BOLD, alignment=CENTER, border=BORDER) for column in columns])
-
-    # One styled cell per column, copied for every value: styling each cell afresh would
-    # look its border, font and alignment up in the workbook's style tables every time.
-    models_by_column = [
-        styled(None, alignment=RIGHT, border=BORDER, number_format=column.number_format)
-        if column.number_format
-        else styled(None, alignment=LEFT, border=BORDER)
-        for column in columns
-    ]
-    written = 0
-    for values in ledger.rows:
-        cells = []
-        for value, model in zip(values, models_by_column, strict=True):
-            cell = WriteOnlyCell(sheet, value=None if value == "" else value)
-            cell._style = copy.copy(model._style)
-            if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-                cell.data_type = "s"
-                cell.quotePrefix = True
-            cells.append(cell)
-        sheet.append(cells)
-        written += 1
-    workbook.save(file)
-    return written
 
 
 def ledger_response(ledger, today=None):

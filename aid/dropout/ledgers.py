@@ -252,12 +252,6 @@ def of_school_age(period):
     return Q(birth_date__gt=oldest, birth_date__lte=youngest)
 
 
-def school_age_records(user, period):
-    """The records of the school-age ledger: students 6 to 15 on the cut-off day. (The
-    ledger reads the same records by source: students_as_of_by_source.)"""
-    return students_as_of(user, period).filter(of_school_age(period))
-
-
 # By township, village and household (a student without a household first), then name.
 SCHOOL_AGE_ORDER = (
     F("township_code").asc(nulls_first=True), "village", "head_name", "name", "school_id", "grade", "id"

@@ -16,21 +16,23 @@ from openpyxl.utils import get_column_letter
 from aid.subsidies.models import DisbursementLine, PrecisionResolution
 from common.excel import (
     BOLD,
-    BORDER,
-    CENTER,
     COUNT_FORMAT,
     FORMULA_STARTS,
     LEFT,
     MONEY_FORMAT,
-    RIGHT,
-    TITLE_FONT,
     CellStyle,
     ExportColumn,
     SheetRows,
+    append_header,
+    append_title,
+    choice_labels,
+    facts_row,
+    merge,
     put_cell,
     save_with_rows,
     set_a4_print,
     style_table,
+    table_style,
     text_cell,
     write_header,
     write_title,
@@ -77,33 +79,15 @@ def roster_xlsx(file, *, batch, school, rows, total, user):
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(_("Signature roster"))
     set_a4_print(sheet, columns, title_rows="1:3", orientation="portrait")
-    sheet.row_dimensions[1].height = 30
-    title = WriteOnlyCell(sheet, value=_("%(term)s %(program)s signature roster") % {
+    append_title(sheet, _("%(term)s %(program)s signature roster") % {
         "term": batch.term.name, "program": batch.program.name,
-    })
-    title.font = TITLE_FONT
-    title.alignment = CENTER
-    sheet.append([title])
-    merge(sheet, 1, 1, last)
+    }, last)
     sheet.append(facts_row(sheet, 2, [
         (1, 3, _("Aid program: %(name)s") % {"name": batch.program.name}),
         (4, 6, _("Term: %(name)s") % {"name": batch.term.name}),
         (7, last, _("School: %(name)s") % {"name": school.name}),
     ]))
-    header = []
-    for column in columns:
-        cell = WriteOnlyCell(sheet, value=column.header)
-        cell.font = BOLD
-        cell.alignment = CENTER
-        cell.border = BORDER
-        header.append(cell)
-    sheet.append(header)
-
-    def table_style(column, font=None):
-        if column.number_format:
-            return CellStyle(font=font, border=BORDER, alignment=RIGHT, number_format=column.number_format)
-        return CellStyle(font=font, border=BORDER, alignment=LEFT)
-
+    append_header(sheet, columns)
     body = SheetRows(sheet, [table_style(column) for column in columns], height=SIGNING_ROW_HEIGHT, styled_blanks=True)
     bold = SheetRows(sheet, [table_style(column, BOLD) for column in columns], height=SIGNING_ROW_HEIGHT, styled_blanks=True)
     facts = SheetRows(sheet, [CellStyle(alignment=LEFT)] * last)
@@ -135,23 +119,6 @@ def roster_xlsx(file, *, batch, school, rows, total, user):
     save_with_rows(workbook, sheet, file, write_rows, compresslevel=1)
 
 
-def merge(sheet, row, first_column, last_column):
-    sheet.merged_cells.add(
-        f"{get_column_letter(first_column)}{row}:{get_column_letter(last_column)}{row}"
-    )
-
-
-def facts_row(sheet, row, parts):
-    """A write-only row of (first column, last column, text) parts, each merged across its columns."""
-    cells = [None] * parts[-1][1]
-    for first, last, text in parts:
-        cell = WriteOnlyCell(sheet, value=text)
-        cell.alignment = LEFT
-        cells[first - 1] = cell
-        merge(sheet, row, first, last)
-    return cells
-
-
 # The line's fields roster_rows reads, in its order.
 ROSTER_FIELDS = (
     "student__name", "student__gender", "student__id_number", "stage", "student__grade",
@@ -162,10 +129,10 @@ ROSTER_FIELDS = (
 def roster_rows(lines, user):
     """The roster's rows in roster_columns() order, as the workbook and the print page show
     them, from `lines.values_list(*ROSTER_FIELDS)` (labels translated once, not per row)."""
-    genders = _labels(Student, "gender")
-    stages = _labels(DisbursementLine, "stage")
-    grades = _labels(Student, "grade")
-    statuses = _labels(DisbursementLine, "status")
+    genders = choice_labels(Student, "gender")
+    stages = choice_labels(DisbursementLine, "stage")
+    grades = choice_labels(Student, "grade")
+    statuses = choice_labels(DisbursementLine, "status")
     shown_as_is = user.sees_full_id_numbers
     rows = []
     for number, (name, gender, id_number, stage, grade, class_name, amount, amount_reason, status,
@@ -176,10 +143,6 @@ def roster_rows(lines, user):
             roster_note(amount_reason, status, statuses.get(status, status), result_reason),
         ])
     return rows
-
-
-def _labels(model, field_name):
-    return {value: str(label) for value, label in model._meta.get_field(field_name).flatchoices}
 
 
 def roster_note(amount_reason, status, status_label, result_reason):

@@ -110,7 +110,6 @@ class PrecisionChecks:
         self.students = Student.objects.visible_to(user)
         self.lines = DisbursementLine.objects.visible_to(user).counting().filter(program=program, term=term)
         self.rules = program.eligibility_rules()
-        self._changed = None
 
     @cached_property
     def standards(self):
@@ -172,13 +171,12 @@ class PrecisionChecks:
             failed |= ~Q(**{f"student__{path}__in": list(values)})
         return failed
 
+    @cached_property
     def changed_ineligible(self):
         """The paid lines in scope whose student or household changed after the payment and
         that were not eligible on the payment day, with the reasons: [(line, reasons)]."""
-        if self._changed is None:
-            as_paid = records_on_payment_dates(self.changed_since_payment())
-            self._changed = [(line, reasons) for line, record in as_paid if (reasons := self.reasons(record))]
-        return self._changed
+        as_paid = records_on_payment_dates(self.changed_since_payment())
+        return [(line, reasons) for line, record in as_paid if (reasons := self.reasons(record))]
 
     def changed_since_payment(self):
         """The paid lines in scope whose record on the payment day may not be the record now.
@@ -235,7 +233,7 @@ class PrecisionChecks:
         if kind != Kind.INELIGIBLE:
             return []
         return [
-            (line, reasons) for line, reasons in self.changed_ineligible()
+            (line, reasons) for line, reasons in self.changed_ineligible
             if (line.student_id in self.resolved_ineligible) == resolved
         ]
 
@@ -249,12 +247,11 @@ class PrecisionChecks:
         """(count, [Finding]) of one check: all of them, or the first `limit`."""
         selection = self.selection(kind, resolved)
         if kind == Kind.MISSED:
-            students = selection.select_related("school", "household")
-            return selection.count(), [Finding(kind, student) for student in _first(students, limit)]
+            students, count = _first_and_count(selection.select_related("school", "household"), limit)
+            return count, [Finding(kind, student) for student in students]
         if kind == Kind.DUPLICATE:
             return self._duplicate_findings(selection, limit)
-        lines = list(_first(selection.select_related(*LINE_RELATED), limit))
-        count = selection.count() if limit is not None and len(lines) == limit else len(lines)
+        lines, count = _first_and_count(selection.select_related(*LINE_RELATED), limit)
         found = [(line, self.line_reasons(kind, line)) for line in lines]
         changed = self.changed_findings(kind, resolved)
         found = sorted(found + changed, key=lambda pair: _line_order(pair[0]))
@@ -274,8 +271,8 @@ class PrecisionChecks:
 
     def _duplicate_findings(self, selection, limit):
         groups = selection.values("student__id_number").annotate(first=Min("pk")).order_by("first")
-        count = groups.count()
-        numbers = [row["student__id_number"] for row in _first(groups, limit)]
+        groups, count = _first_and_count(groups, limit)
+        numbers = [row["student__id_number"] for row in groups]
         by_number = {number: [] for number in numbers}
         lines = self.lines.filter(student__id_number__in=numbers).select_related(*LINE_RELATED)
         for line in lines:
@@ -305,6 +302,13 @@ def unchanged_since_payment():
 
 def _first(items, limit):
     return items if limit is None else items[:limit]
+
+
+def _first_and_count(queryset, limit):
+    """The first `limit` rows of `queryset` (all of them without a limit) and how many it
+    holds, counted by the database only when the list may have been cut short."""
+    rows = list(_first(queryset, limit))
+    return rows, queryset.count() if limit is not None and len(rows) == limit else len(rows)
 
 
 def _line_order(line):

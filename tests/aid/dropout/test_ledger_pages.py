@@ -12,7 +12,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import translation
 
-from aid.dropout.ledgers import Entries, Period, dropout_ledger, school_age_ledger, school_age_records
+from aid.dropout.ledgers import Entries, Period, dropout_ledger, of_school_age, school_age_ledger, students_as_of
 from aid.dropout.models import DropoutCase
 from students import services
 from students.models import Student
@@ -175,7 +175,8 @@ def test_a_past_month_lists_each_record_as_it_stood_at_its_end(bureau_admin, sch
     # The ledger reads the unchanged from the table and the others from their history: the
     # same records as all of them from the history.
     for period, ledger in ((NOVEMBER, november), (DECEMBER, december)):
-        assert sorted(record.id for record in school_age_records(bureau_admin, period)) == sorted(
+        every_record = students_as_of(bureau_admin, period).filter(of_school_age(period))
+        assert sorted(record.id for record in every_record) == sorted(
             student.pk for student in ledger
         )
 
