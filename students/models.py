@@ -321,17 +321,28 @@ def search_grams(text):
     return [text] if len(text) == 1 else sorted({text[i : i + 2] for i in range(len(text) - 1)})
 
 
+def visible_students(user, via=None):
+    """The one rule that decides which students a user may see, as a Q: of the students, or,
+    with `via` (the path of a relation to a student, such as "student"), of the rows whose
+    student the user may see.
+
+    Bureau staff and viewers: every student of a school in their region.
+    School administrators: their school. Teachers: the students paired with them now
+    (aid.Pairing; at most one active pairing per student, so the join adds no rows).
+
+    Across a relation it is a join to the student: the database looks up the student of each
+    row, where an IN of the students in scope would first hash every student of a county.
+    """
+    path = f"{via}__" if via else ""
+    if user.is_authenticated and user.role == Role.TEACHER:
+        return Q(**{f"{path}pairings__teacher": user, f"{path}pairings__ended_on__isnull": True})
+    return Q(**{f"{path}school__in": School.objects.visible_to(user)})
+
+
 class StudentQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """The one place that decides which students a user may see.
-
-        Bureau staff and viewers: every student of a school in their region.
-        School administrators: their school. Teachers: the students paired with them now
-        (aid.Pairing; at most one active pairing per student, so the join adds no rows).
-        """
-        if user.is_authenticated and user.role == Role.TEACHER:
-            return self.filter(pairings__teacher=user, pairings__ended_on__isnull=True)
-        return self.filter(school__in=School.objects.visible_to(user))
+        """The students the user may see (visible_students)."""
+        return self.filter(visible_students(user))
 
     def on_roster(self):
         return self.filter(left_roster_on__isnull=True)

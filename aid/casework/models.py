@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from aid.reference.models import AidProgram, DeliveryItem
 from common.audit import AuditedHistory
 from students.choices import Role
-from students.models import School, Student
+from students.models import School, Student, visible_students
 
 # A visit can be edited by its author for this long after it was recorded; after that
 # only a school administrator corrects it, with a reason kept in the history.
@@ -24,7 +24,7 @@ VISIT_EDIT_WINDOW = datetime.timedelta(days=7)
 
 class PairingQuerySet(models.QuerySet):
     def visible_to(self, user):
-        return self.filter(student__in=Student.objects.visible_to(user))
+        return self.filter(visible_students(user, via="student"))
 
     def active(self):
         return self.filter(ended_on__isnull=True)

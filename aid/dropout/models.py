@@ -3,7 +3,7 @@
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Exists, Max, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -13,12 +13,12 @@ from django.utils.translation import pgettext_lazy
 from aid.casework.models import HomeVisit
 from common.audit import AuditedHistory
 from common.state_machine import StateMachine
-from students.models import Student
+from students.models import Student, visible_students
 
 
 class DropoutCaseQuerySet(models.QuerySet):
     def visible_to(self, user):
-        return self.filter(student__in=Student.objects.visible_to(user))
+        return self.filter(visible_students(user, via="student"))
 
     def open(self):
         return self.filter(closed_on__isnull=True)
@@ -32,8 +32,18 @@ class DropoutCaseQuerySet(models.QuerySet):
             self.open()
             .filter(opened_on__lt=day)
             .exclude(Exists(recent))
-            .annotate(last_attempt_on=Max("attempts__attempted_on"))
+            .with_attempts()
             .order_by(Coalesce("last_attempt_on", "opened_on"), "pk")
+        )
+
+    def with_attempts(self):
+        """Annotate `attempt_count` and `last_attempt_on`, the number and latest date of the
+        persuasion attempts. Subqueries rather than a join and GROUP BY, so that a count of
+        the cases is a count of the cases alone and a page computes them for its rows only."""
+        attempts = PersuasionAttempt.objects.filter(case=OuterRef("pk")).order_by()
+        return self.annotate(
+            attempt_count=Coalesce(Subquery(attempts.values("case").annotate(n=Count("pk")).values("n")), 0),
+            last_attempt_on=Subquery(attempts.order_by("-attempted_on").values("attempted_on")[:1]),
         )
 
     def open_on(self, day):

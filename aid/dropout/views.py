@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Max, Prefetch, Q, Value
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Prefetch, Q, Value
 from django.db.models.functions import Coalesce
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -67,16 +67,15 @@ def case_list_queryset(user):
     return (
         DropoutCase.objects.visible_to(user)
         .select_related("student__school__region")
+        .with_attempts()
         .annotate(
-            attempt_count=Count("attempts"),
-            last_attempt_on=Max("attempts__attempted_on"),
             # As DropoutCase.days_open counts, for sorting by it.
             open_for=ExpressionWrapper(
                 Coalesce("closed_on", Value(timezone.localdate())) - F("opened_on"), output_field=DurationField()
             ),
         )
         .prefetch_related(Prefetch("responsibles", queryset=CaseResponsible.objects.order_by("pk")))
-        .order_by("opened_on", "pk")  # a GROUP BY ignores Meta.ordering
+        .order_by("opened_on", "pk")
     )
 
 
