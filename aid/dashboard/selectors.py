@@ -20,7 +20,7 @@ from aid.casework.models import (
 from aid.dropout.models import DropoutCase
 from aid.reference.models import AidProgram, Term
 from aid.subsidies.models import DisbursementLine
-from aid.subsidies.precision import open_findings_count
+from aid.subsidies.precision import open_findings_count, shared_id_numbers
 from aid.supervision.models import Rectification
 from common.figures import percent
 from students.choices import IN_SCHOOL_STATUSES, Stage, Status
@@ -169,13 +169,14 @@ def money_this_term(user, term):
         .order_by("name")
     )
     by_program = {m.program_id: m for m in money}
+    shared_numbers = shared_id_numbers() if programs else []
     listed = []
     for program in programs:
         item = by_program.get(program.pk) or ProgramMoney(
             program_id=program.pk, name=program.name, planned=Decimal("0"), paid=Decimal("0"),
             planned_count=0, paid_count=0,
         )
-        item.open_findings = open_findings_count(user, program, term)
+        item.open_findings = open_findings_count(user, program, term, shared_numbers)
         if item.program_id in by_program or item.open_findings:
             listed.append(item)
     return listed
