@@ -82,3 +82,37 @@ def test_a_backup_restores_into_a_new_database_with_every_table_identical(tmp_pa
         forced = run_script("restore.sh", "--force", str(backup), database=restored)
         assert forced.returncode == 0, forced.stderr
         assert contents(restored) == (seeded_tables, seeded_sequences)
+
+
+def test_a_backup_copies_the_uploaded_evidence_and_keeps_what_was_removed_since(tmp_path):
+    """The photos and scans are files, not rows: each backup adds the new ones to its copy."""
+    media, backups = tmp_path / "media", tmp_path / "backups"
+    month = media / "evidence" / "2026" / "11"
+    month.mkdir(parents=True)
+    (month / "visit.jpg").write_bytes(b"\xff\xd8 a home visit")
+    (media / "downloads").mkdir()
+    (media / "downloads" / "students.xlsx").write_bytes(b"an export made in the background")
+    database = database_url(connection.settings_dict["NAME"])
+
+    first = run_script("backup.sh", database=database, BACKUP_DIR=str(backups), MEDIA_ROOT=str(media))
+    assert first.returncode == 0, first.stderr
+    copied = backups / "evidence" / "2026" / "11"
+    assert (copied / "visit.jpg").read_bytes() == b"\xff\xd8 a home visit"
+    assert not (backups / "downloads").exists(), "only the evidence is irreplaceable"
+
+    (month / "rectification.jpg").write_bytes(b"\xff\xd8 a rectified toilet block")
+    (month / "visit.jpg").unlink()
+    second = run_script("backup.sh", database=database, BACKUP_DIR=str(backups), MEDIA_ROOT=str(media))
+    assert second.returncode == 0, second.stderr
+    assert sorted(path.name for path in copied.iterdir()) == ["rectification.jpg", "visit.jpg"]
+    assert (copied / "rectification.jpg").read_bytes() == b"\xff\xd8 a rectified toilet block"
+
+
+def test_a_backup_without_any_evidence_yet_is_the_dump_alone(tmp_path):
+    backups = tmp_path / "backups"
+    made = run_script(
+        "backup.sh", database=database_url(connection.settings_dict["NAME"]),
+        BACKUP_DIR=str(backups), MEDIA_ROOT=str(tmp_path / "no-media-yet"),
+    )
+    assert made.returncode == 0, made.stderr
+    assert [path.name for path in backups.iterdir()] == [Path(made.stdout.strip()).name]
