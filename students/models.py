@@ -7,6 +7,7 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.lookups import DataContains
+import pgtrigger
 from django.db import connections, models
 from django.db.models import Exists, OuterRef, Q, Value
 from django.db.models.functions import Reverse, Upper
@@ -339,6 +340,82 @@ def visible_students(user, via=None):
     return Q(**{f"{path}school__in": School.objects.visible_to(user)})
 
 
+# IdNumberCount kept by statement-level triggers on the student table: whatever writes
+# students (a form, the importer's COPY, the admin, psql) updates the counts in its own
+# transaction. An upsert takes the count's row lock, so two transactions adding records of
+# one ID number are counted one after the other; rows are taken in ID-number order so that
+# two such transactions cannot deadlock.
+_COUNTS = "students_idnumbercount"
+_ADD = f"""
+    INSERT INTO {_COUNTS} AS c (id_number, records)
+    SELECT id_number, count(*) FROM {{rows}} GROUP BY id_number ORDER BY id_number
+    ON CONFLICT (id_number) DO UPDATE SET records = c.records + EXCLUDED.records;"""
+_SUBTRACT = f"""
+    UPDATE {_COUNTS} AS c SET records = c.records - gone.records
+    FROM (SELECT id_number, count(*) AS records FROM {{rows}} GROUP BY id_number ORDER BY id_number) gone
+    WHERE c.id_number = gone.id_number;
+    DELETE FROM {_COUNTS} WHERE records = 0 AND id_number IN (SELECT id_number FROM {{rows}});"""
+# The records an UPDATE gave another ID number: (id_number) before and after.
+_RENUMBERED = (
+    "(SELECT {side}.id_number FROM old_rows JOIN new_rows ON new_rows.id = old_rows.id"
+    " WHERE old_rows.id_number <> new_rows.id_number) AS renumbered"
+)
+ID_NUMBER_COUNT_TRIGGERS = [
+    pgtrigger.Trigger(
+        name="id_number_count_insert", when=pgtrigger.After, operation=pgtrigger.Insert,
+        level=pgtrigger.Statement, referencing=pgtrigger.Referencing(new="new_rows"),
+        func=_ADD.format(rows="new_rows") + " RETURN NULL;",
+    ),
+    pgtrigger.Trigger(
+        name="id_number_count_update", when=pgtrigger.After, operation=pgtrigger.Update,
+        level=pgtrigger.Statement, referencing=pgtrigger.Referencing(old="old_rows", new="new_rows"),
+        func=(
+            _ADD.format(rows=_RENUMBERED.format(side="new_rows"))
+            + _SUBTRACT.format(rows=_RENUMBERED.format(side="old_rows"))
+            + " RETURN NULL;"
+        ),
+    ),
+    pgtrigger.Trigger(
+        name="id_number_count_delete", when=pgtrigger.After, operation=pgtrigger.Delete,
+        level=pgtrigger.Statement, referencing=pgtrigger.Referencing(old="old_rows"),
+        func=_SUBTRACT.format(rows="old_rows") + " RETURN NULL;",
+    ),
+    pgtrigger.Trigger(
+        name="id_number_count_truncate", when=pgtrigger.After, operation=pgtrigger.Truncate,
+        # DELETE: a TRUNCATE of both tables at once (Django's flush) refuses a nested one.
+        level=pgtrigger.Statement, func=f"DELETE FROM {_COUNTS}; RETURN NULL;",
+    ),
+]
+
+
+class IdNumberCount(models.Model):
+    """How many student records carry an ID number (two records of one person: one on the
+    roster at most, see student_one_active_per_id_number). Kept by the triggers above, on
+    PostgreSQL; read through shared_id_numbers()."""
+
+    id_number = models.CharField(_("ID number"), max_length=18, primary_key=True)
+    records = models.PositiveIntegerField(_("records"))
+
+    class Meta:
+        verbose_name = _("records of an ID number")
+        verbose_name_plural = _("records of ID numbers")
+        indexes = [models.Index(fields=["id_number"], condition=Q(records__gt=1), name="id_number_shared")]
+
+
+def shared_id_numbers(using="default"):
+    """The ID numbers that more than one student record carries, whatever the scope: from
+    IdNumberCount's few shared rows on PostgreSQL, from the students themselves where no
+    trigger keeps the counts (the SQLite demo)."""
+    if connections[using].vendor == "postgresql":
+        shared = IdNumberCount.objects.using(using).filter(records__gt=1).values_list("id_number", flat=True)
+    else:
+        shared = (
+            Student.objects.using(using).order_by().values("id_number")
+            .annotate(records=models.Count("pk")).filter(records__gt=1).values_list("id_number", flat=True)
+        )
+    return list(shared)
+
+
 class StudentQuerySet(models.QuerySet):
     def visible_to(self, user):
         """The students the user may see (visible_students)."""
@@ -447,6 +524,7 @@ class Student(models.Model):
             models.Index(fields=["school"], condition=Q(left_roster_on__isnull=True), name="student_on_roster_school"),
             models.Index(Upper("student_number"), name="student_number_upper"),
         ]
+        triggers = ID_NUMBER_COUNT_TRIGGERS
 
     def __str__(self):
         return self.name

@@ -20,11 +20,11 @@ from aid.casework.models import (
 from aid.dropout.models import DropoutCase
 from aid.reference.models import AidProgram, Term
 from aid.subsidies.models import DisbursementLine
-from aid.subsidies.precision import open_findings_count, shared_id_numbers
+from aid.subsidies.precision import open_findings_count
 from aid.supervision.models import Rectification
 from common.figures import percent
 from students.choices import IN_SCHOOL_STATUSES, Stage, Status
-from students.models import School, Student
+from students.models import School, Student, shared_id_numbers
 
 
 @dataclass

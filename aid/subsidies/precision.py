@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, Exists, F, Min, OuterRef, Q, Subquery
+from django.db.models import Exists, F, Min, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce, TruncDate
 from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
@@ -26,7 +26,7 @@ from aid.subsidies.models import (
     PrecisionResolution,
 )
 from students import permissions
-from students.models import Household, Student
+from students.models import Household, Student, shared_id_numbers
 
 Kind = PrecisionResolution.Kind
 # What a finding about a line shows: the student with their school and household, the batch.
@@ -95,17 +95,6 @@ def open_findings_count(user, program, term, shared_numbers=None):
         shared_numbers = shared_id_numbers()
     checks = PrecisionChecks(user, program, term, shared_numbers)
     return sum(checks.count(kind) for kind in Kind.values)
-
-
-def shared_id_numbers():
-    """The ID numbers that more than one student record carries, whatever the scope.
-
-    Only lines of such records can be duplicates (重复): a record has at most one line of a
-    program and term (a database constraint), so two lines of one person are the lines of
-    two records with one ID number. One pass over the ID-number index serves every program
-    checked, where looking for another line of each line's ID number took a probe per line."""
-    shared = Student.objects.order_by().values("id_number").annotate(records=Count("pk")).filter(records__gt=1)
-    return list(shared.values_list("id_number", flat=True))
 
 
 class PrecisionChecks:
