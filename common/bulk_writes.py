@@ -80,11 +80,14 @@ def create_from_values_with_history(model, rows, *, user, reason, date=None):
         create_with_history(instances, user=user, reason=reason, date=date)
         return instances
     fields = model._meta.concrete_fields
-    values = new_row_values(model, rows)
-    lines = []
-    copy_text(model, fields, kept(copy_lines(fields, values), lines))
-    names = [f.attname for f in fields]
-    instances = [model.from_db(connection.alias, names, row) for row in values]
+    unknown = set().union(*rows) - {f.name for f in fields} - {f.attname for f in fields}
+    if unknown:  # now: an error raised while COPY reads would reach the caller as another
+        raise ValueError(f"{model.__name__} has no field {sorted(unknown)}.")
+    instances, lines = [], []
+    # The values, lines and instances are made as the server reads the lines: it stores one
+    # block while Python makes the next. The ids are taken first: no query can run during COPY.
+    made = new_row_values(model, rows, reserve_ids(model, len(rows)))
+    copy_text(model, fields, kept(copy_lines(fields, as_instances(model, made, instances)), lines))
     history = HistoryColumns(model, "+", user=user, reason=reason, date=date)
     if history.tracks_every_column:
         copy_text(history.model, history.fields, (line + history.suffix for line in lines))
@@ -144,11 +147,10 @@ def prepare_new(model, instances):
         obj._state.db = connection.alias
 
 
-def new_row_values(model, rows):
+def new_row_values(model, rows, ids):
     """The rows given to create_from_values_with_history as tuples in the order of the model's
-    columns, each with an id taken from the sequence (prepare_new does this for instances)."""
+    columns, each with its id (prepare_new does this for instances)."""
     fields = model._meta.concrete_fields
-    known = {f.name for f in fields} | {f.attname for f in fields}
     made = [(f.attname, f.get_default) for f in fields if f.has_default() and callable(f.default)]
     fixed = {f.attname: f.get_default() for f in fields if f.attname not in dict(made)}
     now = timezone.now()
@@ -156,16 +158,12 @@ def new_row_values(model, rows):
     relations = [(f.name, f.attname) for f in relation_fields(model)]
     pk = model._meta.pk.attname
     row_of = operator.itemgetter(*[f.attname for f in fields])
-    values = []
-    for row, next_id in zip(rows, reserve_ids(model, len(rows)), strict=True):
-        if not row.keys() <= known:
-            raise ValueError(f"{model.__name__} has no field {sorted(row.keys() - known)}.")
+    for row, next_id in zip(rows, ids, strict=True):
         full = {**fixed, **{attname: make() for attname, make in made}, **row, **stamped, pk: next_id}
         for name, attname in relations:
             if name in full:
                 full[attname] = related_pk(model, name, full.pop(name))
-        values.append(row_of(full))
-    return values
+        yield row_of(full)
 
 
 def related_pk(model, name, related):
@@ -292,6 +290,15 @@ def copy_lines(fields, rows):
         yield line
 
 
+def as_instances(model, values, into):
+    """The rows of values as they come, each also appended to `into` as an instance of `model`
+    (Model.from_db: as they are in the database once written)."""
+    names = [f.attname for f in model._meta.concrete_fields]
+    for row in values:
+        into.append(model.from_db(connection.alias, names, row))
+        yield row
+
+
 def kept(lines, into):
     """The lines as they come, each also appended to `into` for a second COPY."""
     for line in lines:
@@ -330,7 +337,8 @@ def text_encoder(model_field):
     The text is escaped for COPY with the rest of its row."""
     if isinstance(model_field, JSONField):
         # Non-ASCII stays as it is: the same jsonb value, and no backslash escapes to double.
-        return lambda value: json.dumps(value, cls=model_field.encoder, ensure_ascii=False)
+        # An empty object (most of an import's "before" values) needs no encoder.
+        return lambda value: "{}" if value == {} else json.dumps(value, cls=model_field.encoder, ensure_ascii=False)
     if isinstance(model_field, BinaryField):
         return lambda value: "\\x" + bytes(value).hex()  # bytea's hex input format
     return None
