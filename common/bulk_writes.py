@@ -13,6 +13,7 @@ simple_history's bulk helpers, which write the same rows more slowly. Like bulk_
 path calls save() or sends signals.
 """
 import json
+import operator
 import zlib
 
 from django.db import connection, transaction
@@ -22,7 +23,10 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 
 from common import replicas
 
-__all__ = ["create", "create_from_values", "create_with_history", "update_with_history", "uses_copy"]
+__all__ = [
+    "create", "create_from_values", "create_from_values_with_history", "create_with_history",
+    "update_with_history", "uses_copy",
+]
 
 ORM_BATCH_SIZE = 2000
 COPY_READ_SIZE = 64 * 1024  # characters handed to the server at a time
@@ -58,6 +62,38 @@ def create_from_values(model, rows):
     names = list(rows[0])
     field_of = {f.attname: f for f in model._meta.concrete_fields}
     copy_rows(model, [field_of[name] for name in names], ([row[name] for name in names] for row in rows))
+
+
+def create_from_values_with_history(model, rows, *, user, reason, date=None):
+    """Insert rows given as {field name or attname: value} dicts and one "created" history
+    row each, by `user` for `reason`; return them as instances of `model`, pks included.
+
+    The columns a row leaves out take their defaults and the auto_now(_add) ones the time of
+    the write, as save() would give them. No instance is built before the write, and each
+    row's COPY line is made once for its table and its history: for the roster import's
+    10,000 new students that was most of the time of the write.
+    """
+    if not rows:
+        return []
+    if not uses_copy():
+        instances = [model(**row) for row in rows]
+        create_with_history(instances, user=user, reason=reason, date=date)
+        return instances
+    fields = model._meta.concrete_fields
+    unknown = set().union(*rows) - {f.name for f in fields} - {f.attname for f in fields}
+    if unknown:  # now: an error raised while COPY reads would reach the caller as another
+        raise ValueError(f"{model.__name__} has no field {sorted(unknown)}.")
+    instances, lines = [], []
+    # The values, lines and instances are made as the server reads the lines: it stores one
+    # block while Python makes the next. The ids are taken first: no query can run during COPY.
+    made = new_row_values(model, rows, reserve_ids(model, len(rows)))
+    copy_text(model, fields, kept(copy_lines(fields, as_instances(model, made, instances)), lines))
+    history = HistoryColumns(model, "+", user=user, reason=reason, date=date)
+    if history.tracks_every_column:
+        copy_text(history.model, history.fields, (line + history.suffix for line in lines))
+    else:
+        write_history(instances, "+", user=user, reason=reason, date=date)
+    return instances
 
 
 def create_with_history(instances, *, user, reason, date=None):
@@ -111,6 +147,31 @@ def prepare_new(model, instances):
         obj._state.db = connection.alias
 
 
+def new_row_values(model, rows, ids):
+    """The rows given to create_from_values_with_history as tuples in the order of the model's
+    columns, each with its id (prepare_new does this for instances)."""
+    fields = model._meta.concrete_fields
+    made = [(f.attname, f.get_default) for f in fields if f.has_default() and callable(f.default)]
+    fixed = {f.attname: f.get_default() for f in fields if f.attname not in dict(made)}
+    now = timezone.now()
+    stamped = {f.attname: now for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)}
+    relations = [(f.name, f.attname) for f in relation_fields(model)]
+    pk = model._meta.pk.attname
+    row_of = operator.itemgetter(*[f.attname for f in fields])
+    for row, next_id in zip(rows, ids, strict=True):
+        full = {**fixed, **{attname: make() for attname, make in made}, **row, **stamped, pk: next_id}
+        for name, attname in relations:
+            if name in full:
+                full[attname] = related_pk(model, name, full.pop(name))
+        yield row_of(full)
+
+
+def related_pk(model, name, related):
+    if related is not None and related.pk is None:
+        raise ValueError(f"{model._meta.model_name}.{name} points at an unsaved object.")
+    return None if related is None else related.pk
+
+
 def relation_fields(model):
     return [f for f in model._meta.concrete_fields if f.is_relation]
 
@@ -161,29 +222,44 @@ def update(instances, field_names):
         cursor.execute(f"UPDATE {table} SET {assignments} FROM {staging} AS staged WHERE {table}.{pk} = staged.{pk}")
 
 
+class HistoryColumns:
+    """The columns of simple_history's rows for one write of `model`: its tracked fields, in
+    the order of the model's own columns, then those every row of the write shares (who,
+    when, why, and any field of the history model's own at its default) as one COPY text."""
+
+    def __init__(self, model, history_type, *, user, reason, date):
+        self.model = model.history.model
+        by_attname = {f.attname: f for f in self.model._meta.concrete_fields}
+        tracked = {f.attname for f in self.model.tracked_fields}
+        self.tracked = [by_attname[f.attname] for f in model._meta.concrete_fields if f.attname in tracked]
+        given = {
+            "history_date": date or timezone.now(),
+            "history_type": history_type,
+            "history_user_id": user.pk if user is not None else None,
+            "history_change_reason": reason,
+        }
+        shared = [f for f in self.model._meta.concrete_fields if not f.primary_key and f.attname not in tracked]
+        shared_values = [given[f.attname] if f.attname in given else f.get_default() for f in shared]
+        self.fields = self.tracked + shared
+        self.suffix = "\t" + next(copy_lines(shared, [shared_values]))
+        self.tracks_every_column = len(self.tracked) == len(model._meta.concrete_fields)
+
+
 def write_history(instances, history_type, *, user, reason, date):
     """simple_history's rows for these instances: their values now, plus who, when and why."""
-    history_model = type(instances[0]).history.model
-    fields = [f for f in history_model._meta.concrete_fields if not f.primary_key]
-    given = {
-        "history_date": date or timezone.now(),
-        "history_type": history_type,
-        "history_user_id": user.pk if user is not None else None,
-        "history_change_reason": reason,
-    }
-    tracked = {f.attname for f in history_model.tracked_fields}
-    getters = [
-        (lambda obj, value=given[f.attname]: value) if f.attname in given
-        else (lambda obj, attname=f.attname: getattr(obj, attname)) if f.attname in tracked
-        # A field of the history model's own (a visit's details): its default.
-        else (lambda obj, value=f.get_default(): value)
-        for f in fields
-    ]
-    copy_rows(history_model, fields, ([get(obj) for get in getters] for obj in instances))
+    history = HistoryColumns(type(instances[0]), history_type, user=user, reason=reason, date=date)
+    get_values = operator.attrgetter(*[f.attname for f in history.tracked])
+    lines = copy_lines(history.tracked, (get_values(obj) for obj in instances))
+    copy_text(history.model, history.fields, (line + history.suffix for line in lines))
 
 
 def copy_rows(model, fields, rows, *, table=None):
-    """COPY the rows (lists of Python values in the order of `fields`) into the model's table."""
+    """COPY the rows (sequences of Python values in the order of `fields`) into the model's table."""
+    copy_text(model, fields, copy_lines(fields, rows), table=table)
+
+
+def copy_text(model, fields, lines, *, table=None):
+    """COPY lines already in COPY's text format into the model's table."""
     if replicas.replicated(model):
         replicas.mark_written()  # raw SQL: the router does not see it
     quote = connection.ops.quote_name
@@ -192,24 +268,41 @@ def copy_rows(model, fields, rows, *, table=None):
     )
     with connection.cursor() as cursor:
         # Positional: in DEBUG, Django's CursorDebugWrapper takes no keyword arguments here.
-        cursor.copy_expert(statement, CopyText(copy_lines(fields, rows)), COPY_READ_SIZE)
+        cursor.copy_expert(statement, CopyText(lines), COPY_READ_SIZE)
 
 
 def copy_lines(fields, rows):
-    """Each row as one line of COPY's text format."""
-    encoders = [(index, text_encoder(f)) for index, f in enumerate(fields)]
-    as_text = [(index, encoder) for index, encoder in encoders if encoder is not None]
+    """Each row as one line of COPY's text format (the rows are left as they are)."""
+    as_text = [(index, encoder) for index, encoder in enumerate(map(text_encoder, fields)) if encoder is not None]
     separators = len(fields) - 1
     for row in rows:
-        for index, encoder in as_text:
-            if row[index] is not None:
-                row[index] = encoder(row[index])
+        if as_text:
+            row = list(row)
+            for index, encoder in as_text:
+                if row[index] is not None:
+                    row[index] = encoder(row[index])
         line = "\t".join([COPY_NULL if value is None else str(value) for value in row])
         if (line.count("\t") != separators or line.count("\\") != row.count(None)
                 or "\n" in line or "\r" in line):
             # Rare: a value holds a tab, a line break or a backslash (other than the NULL
             # marker's); escape value by value.
             line = "\t".join([encode(value) for value in row])
+        yield line
+
+
+def as_instances(model, values, into):
+    """The rows of values as they come, each also appended to `into` as an instance of `model`
+    (Model.from_db: as they are in the database once written)."""
+    names = [f.attname for f in model._meta.concrete_fields]
+    for row in values:
+        into.append(model.from_db(connection.alias, names, row))
+        yield row
+
+
+def kept(lines, into):
+    """The lines as they come, each also appended to `into` for a second COPY."""
+    for line in lines:
+        into.append(line)
         yield line
 
 
@@ -244,7 +337,8 @@ def text_encoder(model_field):
     The text is escaped for COPY with the rest of its row."""
     if isinstance(model_field, JSONField):
         # Non-ASCII stays as it is: the same jsonb value, and no backslash escapes to double.
-        return lambda value: json.dumps(value, cls=model_field.encoder, ensure_ascii=False)
+        # An empty object (most of an import's "before" values) needs no encoder.
+        return lambda value: "{}" if value == {} else json.dumps(value, cls=model_field.encoder, ensure_ascii=False)
     if isinstance(model_field, BinaryField):
         return lambda value: "\\x" + bytes(value).hex()  # bytea's hex input format
     return None

@@ -14,9 +14,6 @@ from common.spreadsheets import (
 )
 
 from students import hooks
-from students.choices import (
-    Status,
-)
 from students.models import (
     Household,
     ImportedChange,
@@ -158,7 +155,7 @@ def write_households(rows, actor, reason, now):
             }
         )
     }
-    new_households, changed = {}, {}
+    new_households, new_rows, changed = {}, [], {}
     for row in rows:
         fields = row.household_fields
         existing = row.student.household if row.student is not None else None
@@ -172,11 +169,15 @@ def write_households(rows, actor, reason, now):
             row.household = existing
             continue
         key = household_key(fields) or ("row", row.number)
-        if key not in new_households:
-            new_households[key] = Household(**fields)
-        row.household = new_households[key]
+        new_households.setdefault(key, fields)
+        new_rows.append((row, key))
         row.household_created = True
-    bulk_writes.create_with_history(list(new_households.values()), user=actor, reason=reason, date=now)
+    created = bulk_writes.create_from_values_with_history(
+        Household, list(new_households.values()), user=actor, reason=reason, date=now
+    )
+    created_by_key = dict(zip(new_households, created, strict=True))
+    for row, key in new_rows:
+        row.household = created_by_key[key]
     bulk_writes.update_with_history(
         list(changed.values()), HOUSEHOLD_FIELDS_COMPARED, user=actor, reason=reason, date=now
     )
@@ -189,11 +190,10 @@ STUDENT_FIELDS_WRITTEN = STUDENT_FIELDS_COMPARED + (
 
 
 def write_students(rows, actor, reason, now):
-    created, updated = [], []
+    new_rows, updated = [], []
     for row in rows:
         if row.action == "new":
-            row.student = Student(**{"status": Status.ENROLLED, **row.student_fields}, household=row.household)
-            created.append(row.student)
+            new_rows.append(row)
             continue
         student = row.student
         row.student_before = snapshot_of(student, STUDENT_FIELDS_WRITTEN)
@@ -205,7 +205,12 @@ def write_students(rows, actor, reason, now):
         student.left_roster_note = ""
         student.updated_at = now
         updated.append(student)
-    bulk_writes.create_with_history(created, user=actor, reason=reason, date=now)
+    created = bulk_writes.create_from_values_with_history(
+        Student, [{**row.student_fields, "household": row.household} for row in new_rows],
+        user=actor, reason=reason, date=now,
+    )
+    for row, student in zip(new_rows, created, strict=True):
+        row.student = student
     bulk_writes.update_with_history(updated, STUDENT_FIELDS_WRITTEN, user=actor, reason=reason, date=now)
 
 

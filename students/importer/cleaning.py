@@ -213,11 +213,15 @@ def clean_row(raw_row, values, texts, first_row_of_id, today):
     )
 
 
+# An ID number that Excel stored as a number and shows in scientific notation (3.71324E+17).
+SCIENTIFIC_NOTATION = re.compile(r"\d(\.\d+)?[eE]\+?\d+")
+
+
 def check_id_number(planned, value, text, first_row_of_id, today):
     if text == "":
         planned.error("id_number", _("The ID number is empty."))
         return None
-    if isinstance(value, float) or re.fullmatch(r"\d(\.\d+)?[eE]\+?\d+", text):
+    if isinstance(value, float) or (("E" in text or "e" in text) and SCIENTIFIC_NOTATION.fullmatch(text)):
         planned.error(
             "id_number",
             _(

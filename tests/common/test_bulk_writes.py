@@ -154,3 +154,47 @@ def test_many_updates_in_one_transaction_do_not_pile_up_locks(actor):
     student.refresh_from_db()
     assert (student.note, student.name) == ("第59次更正", "学生59")
     assert Student.history.filter(id=student.pk, history_type="~").count() == 126
+
+
+def history_values(record):
+    """A history row's values but its own id and the times the write stamps."""
+    skipped = {"history_id", "id", "created_at", "updated_at", "household_id"}
+    return {f.attname: getattr(record, f.attname) for f in type(record)._meta.concrete_fields if f.attname not in skipped}
+
+
+def test_rows_created_from_values_have_the_history_a_save_writes(path, actor):
+    """The import's fast path writes the same rows and history rows as saving each student:
+    the same fields, defaults for what the row leaves out, history_type, user, reason and date."""
+    town = TownshipFactory()
+    school = SchoolFactory(region=town)
+    when = timezone.now() - datetime.timedelta(minutes=5)
+    fields = {
+        "name": "张三", "id_number": id_number_for(1), "gender": "M", "birth_date": datetime.date(2012, 5, 1),
+        "school": school, "stage": Stage.PRIMARY, "grade": "P3", "note": AWKWARD_TEXTS[0],
+    }
+    [household] = bulk_writes.create_from_values_with_history(
+        Household, [{"head_name": "户主", "township": town, "category": HouseholdCategory.DIBAO}],
+        user=actor, reason="导入 1", date=when,
+    )
+    [written] = bulk_writes.create_from_values_with_history(
+        Student, [{**fields, "household": household}], user=actor, reason="导入 1", date=when,
+    )
+    saved = Student(**{**fields, "id_number": id_number_for(2)}, household=household)
+    saved._history_user, saved._change_reason, saved._history_date = actor, "导入 1", when
+    saved.save()
+
+    stored = Student.objects.get(pk=written.pk)
+    assert (written.household_id, stored.household_id, stored.school_id) == (household.pk, household.pk, school.pk)
+    assert stored.created_at == written.created_at and stored.updated_at >= when
+    fast, slow = (Student.history.get(id=pk) for pk in (written.pk, saved.pk))
+    assert history_values(fast) == {**history_values(slow), "id_number": id_number_for(1)}
+    assert (fast.history_type, fast.history_user_id, fast.history_date) == ("+", actor.pk, when)
+    assert fast.household_id == household.pk
+    assert Household.history.get(id=household.pk).history_change_reason == "导入 1"
+
+
+def test_rows_created_from_values_refuse_unknown_fields(actor):
+    with pytest.raises(ValueError):
+        bulk_writes.create_from_values_with_history(
+            Household, [{"head_name": "户主", "township": TownshipFactory(), "colour": "红"}], user=actor, reason="",
+        )
