@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 import time_machine
+from django.conf import settings
+from django.utils import translation
 
 from .factories import (
     BureauAdminFactory,
@@ -69,6 +71,14 @@ def pinned_today(request):
         return
     with time_machine.travel(working_moment(datetime.date.fromisoformat(marker.args[0])), tick=True):
         yield
+
+
+@pytest.fixture(autouse=True)
+def default_language():
+    """A request that asks for English leaves it active in the thread: every test starts
+    from the default language, whichever test ran before it."""
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture

@@ -8,9 +8,7 @@ import re
 
 import openpyxl
 import pytest
-from django.conf import settings
 from django.urls import reverse
-from django.utils import translation
 
 from aid.dropout.ledgers import Entries, Period, dropout_ledger, of_school_age, school_age_ledger, students_as_of
 from aid.dropout.models import DropoutCase
@@ -28,11 +26,6 @@ from tests.history import rewrite_history
 pytestmark = [pytest.mark.django_db, pytest.mark.today("2026-12-10")]
 
 
-@pytest.fixture(autouse=True)
-def default_language():
-    """The requests here ask for English: the next test module finds the default again."""
-    yield
-    translation.activate(settings.LANGUAGE_CODE)
 UTC = datetime.timezone.utc
 NOVEMBER = Period.parse("2026-11")
 DECEMBER = Period.parse("2026-12")
