@@ -120,10 +120,22 @@ class PrecisionChecks:
         return {s.stage: s.amount for s in ProgramStandard.objects.filter(program=self.program)}
 
     @cached_property
-    def resolved_ineligible(self):
-        """The students whose 错发 findings are resolved (for the lines checked in Python)."""
-        resolutions = PrecisionResolution.objects.filter(program=self.program, term=self.term, kind=Kind.INELIGIBLE)
-        return set(resolutions.values_list("student_id", flat=True))
+    def resolved_students(self):
+        """kind → the ids of the students whose findings of that kind someone resolved.
+        Resolutions are written by people, a handful per program and term: one query, and
+        the checks then leave them out by a list instead of looking for one per finding."""
+        resolved = {kind: set() for kind in Kind.values}
+        resolutions = PrecisionResolution.objects.filter(program=self.program, term=self.term)
+        for kind, student_id in resolutions.values_list("kind", "student_id"):
+            resolved[kind].add(student_id)
+        return resolved
+
+    @cached_property
+    def resolved_duplicate_numbers(self):
+        """A duplicate is one finding per ID number, resolved whichever of its students the
+        resolution names."""
+        students = self.resolved_students[Kind.DUPLICATE]
+        return set(Student.objects.filter(pk__in=students).values_list("id_number", flat=True)) if students else set()
 
     # -- what each check selects --------------------------------------------------------
 
@@ -210,29 +222,18 @@ class PrecisionChecks:
 
     # -- counting and listing -----------------------------------------------------------
 
-    def resolution_exists(self, kind, student="student_id"):
-        return Exists(PrecisionResolution.objects.filter(
-            program=self.program, term=self.term, kind=kind, student_id=OuterRef(student)
-        ))
-
-    def duplicate_resolution_exists(self):
-        """A duplicate is one finding per ID number, resolved whichever of its students the
-        resolution names."""
-        return Exists(PrecisionResolution.objects.filter(
-            program=self.program, term=self.term, kind=Kind.DUPLICATE,
-            student__id_number=OuterRef("student__id_number"),
-        ))
-
     def selection(self, kind, resolved):
         """The queryset of one check's open (or resolved) findings: students for 漏发, lines
         for the rest."""
         if kind == Kind.MISSED:
-            queryset, exists = self.missed_students(), self.resolution_exists(kind, "pk")
+            queryset, key, keys = self.missed_students(), "pk", self.resolved_students[kind]
         elif kind == Kind.DUPLICATE:
-            queryset, exists = self.duplicate_lines(), self.duplicate_resolution_exists()
+            queryset, key, keys = self.duplicate_lines(), "student__id_number", self.resolved_duplicate_numbers
         else:
-            queryset, exists = self.lines.filter(self.line_condition(kind)), self.resolution_exists(kind)
-        return queryset.filter(exists) if resolved else queryset.exclude(exists)
+            queryset, key, keys = self.lines.filter(self.line_condition(kind)), "student_id", self.resolved_students[kind]
+        if not keys:
+            return queryset.none() if resolved else queryset
+        return queryset.filter(**{f"{key}__in": keys}) if resolved else queryset.exclude(**{f"{key}__in": keys})
 
     def changed_findings(self, kind, resolved):
         """The findings of the lines checked in Python: [(line, reasons)]."""
@@ -240,7 +241,7 @@ class PrecisionChecks:
             return []
         return [
             (line, reasons) for line, reasons in self.changed_ineligible
-            if (line.student_id in self.resolved_ineligible) == resolved
+            if (line.student_id in self.resolved_students[Kind.INELIGIBLE]) == resolved
         ]
 
     def count(self, kind, resolved=False):
