@@ -270,3 +270,11 @@ def test_make_serve_serves_pages_and_static_files_until_ctrl_c(tmp_path):
         with pytest.raises(ProcessLookupError):
             os.killpg(server.pid, 0)  # nothing the script started is left running
     assert re.search(r"GET /login/ 200 \d+ms user=-", str(output))
+
+
+@pytest.mark.django_db
+def test_every_connection_prices_index_reads_as_from_memory():
+    """The planner setting of config/settings/base.py, whatever the server's configuration."""
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW random_page_cost")
+        assert cursor.fetchone()[0] == "1.1"

@@ -117,6 +117,16 @@ if os.environ.get("DATABASE_REPLICA_URL"):
     )
     # Tests use the primary's test database, which the replica streams like any other.
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+# PostgreSQL's planner by default prices reading a row through an index as if from a
+# spinning disk (random_page_cost 4). The tables a county reads are in memory or on an SSD:
+# priced as such, a school's figures look up its few students by their keys instead of
+# hashing every student of the province (a school's home page 0.66 -> 0.42 s, the case list
+# 297 -> 79 ms at 200,000 students; BENCHMARKS.md). Set for each connection, so that it holds
+# whatever the server's own configuration.
+for database in DATABASES.values():
+    if database["ENGINE"].endswith("postgresql"):
+        options = database.setdefault("OPTIONS", {})
+        options["options"] = f"{options.get('options', '')} -c random_page_cost=1.1".strip()
 DATABASE_ROUTERS = ["common.replicas.ReplicaRouter"]
 # After a request that wrote, its user reads from the primary this long (the replica's lag).
 REPLICA_PIN_SECONDS = float(os.environ.get("REPLICA_PIN_SECONDS", "5"))
