@@ -326,8 +326,13 @@ def _line_order(line):
 def records_on_payment_dates(lines):
     """[(line, record)] for a queryset of paid lines: the student's history record in force at
     the end of the line's payment day, with its household's record in force then (None if the
-    student was not registered then). Three queries for any number of lines (one for none)."""
-    found = list(lines.select_related(*LINE_RELATED))
+    student was not registered then). Four queries for any number of lines (one for none):
+    the lines are picked by their keys first, as the query that finds them joined to the
+    students, schools and households would hash whole tables for a few dozen lines."""
+    ids = list(lines.values_list("pk", flat=True))
+    if not ids:
+        return []
+    found = list(DisbursementLine.objects.filter(pk__in=ids).select_related(*LINE_RELATED))
     students = histories(Student, {line.student_id for line in found})
     households = histories(Household, {r.household_id for records in students.values() for r in records if r.household_id})
     as_paid = []
