@@ -12,7 +12,9 @@ On another database (SQLite, the demo's default) they fall back to bulk_create a
 simple_history's bulk helpers, which write the same rows more slowly. Like bulk_create, neither
 path calls save() or sends signals.
 """
+import contextlib
 import json
+import operator
 import zlib
 
 from django.db import connection, transaction
@@ -22,7 +24,9 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 
 from common import replicas
 
-__all__ = ["create", "create_from_values", "create_with_history", "update_with_history", "uses_copy"]
+__all__ = [
+    "create", "create_from_values", "create_with_history", "indexes_built_after", "update_with_history", "uses_copy",
+]
 
 ORM_BATCH_SIZE = 2000
 COPY_READ_SIZE = 64 * 1024  # characters handed to the server at a time
@@ -44,7 +48,8 @@ def create(instances):
     model = type(instances[0])
     prepare_new(model, instances)
     fields = model._meta.concrete_fields
-    copy_rows(model, fields, ([getattr(obj, f.attname) for f in fields] for obj in instances))
+    values = values_of([f.attname for f in fields])
+    copy_rows(model, fields, (values(obj) for obj in instances))
 
 
 def create_from_values(model, rows):
@@ -88,6 +93,35 @@ def update_with_history(instances, field_names, *, user, reason, date=None):
     write_history(instances, "~", user=user, reason=reason, date=date)
 
 
+@contextlib.contextmanager
+def indexes_built_after(models):
+    """A bulk load into the models' tables (and their history's), whose indexes are built
+    once it is done.
+
+    PostgreSQL builds an index on a full table by sorting it, several times faster than it
+    keeps it up to date row by row: 200,000 students take 11 s to insert with their indexes,
+    under 1 s without and 6 s to build them after. Only the tables still empty in this
+    transaction lose their indexes, and only those that no constraint owns (primary keys and
+    unique fields stay); they come back before the transaction ends, or with its rollback.
+    Meanwhile other sessions that read these tables wait for the load. Elsewhere than on
+    PostgreSQL, nothing changes."""
+    if not uses_copy():
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        tables = [m._meta.db_table for model in models for m in (model, *history_models(model))]
+        definitions = drop_loose_indexes(cursor, tables)
+        yield
+        # A table is indexed only once the foreign keys' checks of its new rows, deferred
+        # to the commit, have run; then they are deferred again, as Django declares them.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        # Memory for the sorts of the builds (the default, 64 MB, spills to disk).
+        cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        for definition in definitions:
+            cursor.execute(definition)
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+
+
 # ---------------------------------------------------------------------------------------
 # The PostgreSQL path
 # ---------------------------------------------------------------------------------------
@@ -117,13 +151,44 @@ def relation_fields(model):
 
 def link_related(obj, relations):
     """Copy the pk of a related object assigned before it was saved (as bulk_create does)."""
+    cached = obj._state.fields_cache
     for model_field in relations:
-        if getattr(obj, model_field.attname) is None and model_field.is_cached(obj):
-            related = model_field.get_cached_value(obj)
+        if getattr(obj, model_field.attname) is None and model_field.cache_name in cached:
+            related = cached[model_field.cache_name]
             if related is not None:
                 if related.pk is None:
                     raise ValueError(f"{obj._meta.model_name}.{model_field.name} points at an unsaved object.")
                 setattr(obj, model_field.attname, related.pk)
+
+
+def history_models(model):
+    history = getattr(model, "history", None)
+    return [history.model] if history is not None else []
+
+
+def drop_loose_indexes(cursor, tables):
+    """Drop the indexes that no constraint owns of those tables that are empty (and that
+    this role may change); return the statements that make them again."""
+    empty = []
+    for table in tables:
+        cursor.execute(f"SELECT NOT EXISTS (SELECT FROM {connection.ops.quote_name(table)})")
+        if cursor.fetchone()[0]:
+            empty.append(table)
+    cursor.execute(
+        """
+        SELECT index.indexrelid::regclass::text, pg_get_indexdef(index.indexrelid)
+        FROM pg_index index
+        WHERE index.indrelid = ANY (%s::regclass[])
+          AND NOT EXISTS (SELECT FROM pg_constraint c WHERE c.conindid = index.indexrelid)
+          AND pg_has_role((SELECT relowner FROM pg_class t WHERE t.oid = index.indrelid), 'USAGE')
+        ORDER BY index.indexrelid
+        """,
+        [empty],
+    )
+    indexes = cursor.fetchall()
+    for name, _definition in indexes:
+        cursor.execute(f"DROP INDEX {name}")
+    return [definition for _name, definition in indexes]
 
 
 def reserve_ids(model, count):
@@ -172,14 +237,20 @@ def write_history(instances, history_type, *, user, reason, date):
         "history_change_reason": reason,
     }
     tracked = {f.attname for f in history_model.tracked_fields}
-    getters = [
-        (lambda obj, value=given[f.attname]: value) if f.attname in given
-        else (lambda obj, attname=f.attname: getattr(obj, attname)) if f.attname in tracked
-        # A field of the history model's own (a visit's details): its default.
-        else (lambda obj, value=f.get_default(): value)
-        for f in fields
-    ]
-    copy_rows(history_model, fields, ([get(obj) for get in getters] for obj in instances))
+    copied = [f for f in fields if f.attname in tracked and f.attname not in given]
+    fixed = [f for f in fields if f not in copied]
+    # A field of the history model's own (a visit's details) takes its default.
+    constants = [given[f.attname] if f.attname in given else f.get_default() for f in fixed]
+    values = values_of([f.attname for f in copied])
+    copy_rows(history_model, copied + fixed, (values(obj) + constants for obj in instances))
+
+
+def values_of(attnames):
+    """A function giving an object's values of these attributes, as a new list."""
+    if len(attnames) == 1:
+        return lambda obj: [getattr(obj, attnames[0])]
+    get = operator.attrgetter(*attnames)
+    return lambda obj: list(get(obj))
 
 
 def copy_rows(model, fields, rows, *, table=None):
