@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
+from django.db import models
 from django.utils import timezone
 
 from common import bulk_writes
@@ -56,7 +57,7 @@ from students.choices import (
     Stage,
     Status,
 )
-from students.models import Region, School, Student
+from students.models import Household, Region, School, Student
 from students.services import student_leave_roster, student_save
 
 User = get_user_model()
@@ -97,8 +98,6 @@ FINDINGS = (
 LIVING = ("与祖父母同住，父母外出务工。", "住房为危房改造后新房，生活基本有保障。", "母亲因病长期服药，家庭开支大。")
 CONCERNS = ("希望学校多关注孩子心理。", "担心营养跟不上。", "希望能继续享受寄宿生补助。", "")
 MEASURES = ("每周电话联系一次，每月入户一次。", "协调村委会落实低保。", "为孩子申请流量补贴，学校提供学习资料。")
-
-
 @functools.cache
 def demo_password_hash(password):
     """The demo logins all share one public password, so they share one hash: hashing it
@@ -188,7 +187,8 @@ def build_teachers(rng, schools, demo_teacher):
 
 
 def build_pairings(rng, students, teachers_by_school, demo_teacher, creator, term):
-    """Every student on the roster paired but a few (a work list for the demo)."""
+    """Every student on the roster paired but a few (a work list for the demo). `students`
+    are rows of the registry (see build_casework); returns (pairing, student row) pairs."""
     pairings = []
     demo_count = 0
     for student in students:
@@ -199,9 +199,26 @@ def build_pairings(rng, students, teachers_by_school, demo_teacher, creator, ter
         if student.school_id == demo_teacher.school_id and demo_count < 12:
             teacher = demo_teacher
             demo_count += 1
-        pairings.append(Pairing(student=student, teacher=teacher, started_on=term.starts_on, created_by=creator))
-    bulk_writes.create_with_history(pairings, user=creator, reason=CHANGE_REASON)
+        pairing = Pairing(student_id=student.pk, teacher=teacher, started_on=term.starts_on, created_by=creator)
+        pairings.append((pairing, student))
+    bulk_writes.create_with_history([pairing for pairing, _student in pairings], user=creator, reason=CHANGE_REASON)
     return pairings
+
+
+def stand_in(student):
+    """A student (unsaved) with the fields of a registry row that programs look at."""
+    return Student(
+        stage=student.stage, status=student.status, is_boarder=student.is_boarder, school_id=student.school_id,
+        household=Household(category=student.category),
+    )
+
+
+def registry_rows(students):
+    """The students' fields that the casework reads, as light rows: building 200,000 model
+    instances (and their households) took seconds."""
+    return students.order_by("pk").annotate(category=models.F("household__category")).values_list(
+        "pk", "school_id", "left_roster_on", "stage", "status", "is_boarder", "category", named=True
+    )
 
 
 def build_visits(rng, pairings, term, programs, items, today):
@@ -210,13 +227,12 @@ def build_visits(rng, pairings, term, programs, items, today):
     span = max((last_day - term.starts_on).days, 1)
     applying = {}
     visits, details = [], []
-    for pairing in pairings:
+    for pairing, student in pairings:
         if rng.random() > 0.7:
             continue
-        student = pairing.student
         risk = rng.choices(["none", "some", "high"], weights=[90, 8, 2])[0]
         visit = HomeVisit(
-            student=student, author=pairing.teacher,
+            student_id=student.pk, author=pairing.teacher,
             visited_on=term.starts_on + datetime.timedelta(days=rng.randrange(span)),
             mode=rng.choices(["in_person", "phone", "video"], weights=[75, 20, 5])[0],
             study_situation=rng.choice(FINDINGS), living_situation=rng.choice(LIVING),
@@ -225,14 +241,13 @@ def build_visits(rng, pairings, term, programs, items, today):
             next_visit_on=last_day + datetime.timedelta(days=30),
         )
         visits.append(visit)
-        key = (student.stage, student.household.category if student.household_id else None,
-               student.status, student.is_boarder, student.school_id)
+        key = (student.stage, student.category, student.status, student.is_boarder, student.school_id)
         if key not in applying:
-            applying[key] = [p for p in programs.values() if p.kind != K.IN_KIND and p.applies_to(student)]
-        details.append((visit, applying[key]))
+            applying[key] = [p for p in programs.values() if p.kind != K.IN_KIND and p.applies_to(stand_in(student))]
+        details.append((visit, student, applying[key]))
     bulk_writes.create_with_history(visits, user=None, reason=CHANGE_REASON)
     checks, deliveries = [], []
-    for visit, visit_programs in details:
+    for visit, student, visit_programs in details:
         for program in visit_programs:
             delivered = rng.random() > 0.03
             checks.append(PolicyCheck(
@@ -240,17 +255,17 @@ def build_visits(rng, pairings, term, programs, items, today):
                 reason="" if delivered else "学校尚未发放，已反馈资助中心",
             ))
         if rng.random() < 0.25:
-            deliveries.append(VisitDelivery(visit=visit, item=items["书包"], quantity=1))
+            deliveries.append((VisitDelivery(visit=visit, item=items["书包"], quantity=1), student))
     bulk_writes.create_with_history(checks, user=None, reason=CHANGE_REASON)
-    bulk_writes.create_with_history(deliveries, user=None, reason=CHANGE_REASON)
+    bulk_writes.create_with_history([delivery for delivery, _student in deliveries], user=None, reason=CHANGE_REASON)
     lines = [
         DisbursementLine(
-            visit=delivery.visit, program=programs["书包"], term=term, student=delivery.visit.student,
-            school_id=delivery.visit.student.school_id, stage=delivery.visit.student.stage,
+            visit=delivery.visit, program=programs["书包"], term=term, student_id=student.pk,
+            school_id=student.school_id, stage=student.stage,
             standard_amount=Decimal("80.00"), amount=Decimal("80.00"), status=DisbursementLine.Status.PAID,
             paid_on=delivery.visit.visited_on, payment_method=PaymentMethod.IN_KIND,
         )
-        for delivery in deliveries
+        for delivery, student in deliveries
     ]
     bulk_writes.create_with_history(lines, user=None, reason=CHANGE_REASON)
     return visits
@@ -348,9 +363,11 @@ def build_casework(rng, *, county, students, schools, users, password, today=Non
     programs = build_programs(bus_schools)
     items = {item.name: item for item in DeliveryItem.objects.all()}
     teachers = build_teachers(rng, schools, users["teacher"])
-    students = [s for s in students if s.pk]
-    pairings = build_pairings(rng, students, teachers, users["teacher"], users["school1"], current)
-    build_visits(rng, pairings, current, programs, items, today)
+    students = list(registry_rows(students))
+    # Indexed once written: what follows reads them through the services.
+    with bulk_writes.indexes_built_after([Pairing, HomeVisit, PolicyCheck, VisitDelivery]):
+        pairings = build_pairings(rng, students, teachers, users["teacher"], users["school1"], current)
+        build_visits(rng, pairings, current, programs, items, today)
     build_school_pairings(rng, schools, users["bureau"], current, today)
     build_batches(programs, county, previous, current, users["bureau"], users["approver"], today)
     build_dropout_cases(rng, Student.objects.filter(school__in=schools), users["bureau"], today)

@@ -152,18 +152,17 @@ def build_county(rng, student_count, password, with_casework=True):
     # `student_count` students stay on the roster (the seed story's 3,621): the casework
     # takes PLANTED_DEPARTURES of them off, so they are made on top.
     on_roster = student_count + (PLANTED_DEPARTURES if with_casework else 0)
-    # Chunk by chunk, so that memory stays flat however many students are asked for.
-    for households, students in roster.chunks(on_roster, BATCH_SIZE):
-        bulk_writes.create_with_history(households, user=None, reason=data.CHANGE_REASON, date=registered_at)
-        bulk_writes.create_with_history(students, user=None, reason=data.CHANGE_REASON, date=registered_at)
-        counts["households"] += len(households)
+    with bulk_writes.indexes_built_after([Household, Student]):
+        # Chunk by chunk, so that memory stays flat however many students are asked for.
+        for households, students in roster.chunks(on_roster, BATCH_SIZE):
+            bulk_writes.create_with_history(households, user=None, reason=data.CHANGE_REASON, date=registered_at)
+            bulk_writes.create_with_history(students, user=None, reason=data.CHANGE_REASON, date=registered_at)
+            counts["households"] += len(households)
     if with_casework:
         users += build_casework(
             rng,
             county=regions[COUNTY_CODE],
-            students=Student.objects.filter(school__region__code__startswith=COUNTY_CODE)
-            .select_related("household")
-            .order_by("pk"),
+            students=Student.objects.filter(school__region__code__startswith=COUNTY_CODE),
             schools=[plan.school for plan in school_plans],
             users={user.username: user for user in users},
             password=password,
