@@ -25,7 +25,8 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 from common import replicas
 
 __all__ = [
-    "create", "create_from_values", "create_with_history", "indexes_built_after", "update_with_history", "uses_copy",
+    "create", "create_from_values", "create_rows", "create_with_history", "indexes_built_after",
+    "update_with_history", "uses_copy",
 ]
 
 ORM_BATCH_SIZE = 2000
@@ -63,6 +64,36 @@ def create_from_values(model, rows):
     names = list(rows[0])
     field_of = {f.attname: f for f in model._meta.concrete_fields}
     copy_rows(model, [field_of[name] for name in names], ([row[name] for name in names] for row in rows))
+
+
+def create_rows(model, rows, *, user, reason, date=None):
+    """Insert rows given as {attname: value} dicts (the same names in each), with one
+    "created" history row each by `user` for `reason`; return their ids, in order.
+
+    A field the rows leave out takes the value a new instance would have (its default, the
+    time for auto_now fields), taken once for all of them. On PostgreSQL no model instance
+    is made: for the demo's hundreds of thousands of rows, making them cost more than
+    writing them."""
+    if not rows:
+        return []
+    if not uses_copy():
+        instances = [model(**row) for row in rows]
+        create_with_history(instances, user=user, reason=reason, date=date)
+        return [obj.pk for obj in instances]
+    pk = model._meta.pk
+    names = list(rows[0])
+    given = [model._meta.get_field(name) for name in names]
+    others = [f for f in model._meta.concrete_fields if f is not pk and f.attname not in names]
+    template = model()
+    prepare_new(model, [template], ids=[None])
+    values = picker(operator.itemgetter, names)
+    ids = reserve_ids(model, len(rows))
+    table_rows = [(pk_value, *values(row)) for pk_value, row in zip(ids, rows, strict=True)]
+    copy_rows(model, [pk, *given, *others], (list(row) for row in table_rows),
+              constants=[getattr(template, f.attname) for f in others])
+    write_history_rows(model, [pk.attname, *names], table_rows, "+", user=user, reason=reason, date=date,
+                       template=template)
+    return ids
 
 
 def create_with_history(instances, *, user, reason, date=None):
@@ -127,8 +158,9 @@ def indexes_built_after(models):
 # ---------------------------------------------------------------------------------------
 
 
-def prepare_new(model, instances):
-    """Give unsaved instances their ids and their auto_now(_add) values, as save() would."""
+def prepare_new(model, instances, ids=None):
+    """Give unsaved instances their ids (new ones from the table's sequence unless given)
+    and their auto_now(_add) values, as save() would."""
     if any(obj.pk is not None for obj in instances):
         raise ValueError(f"{model.__name__}: create() takes unsaved instances only.")
     stamped = [
@@ -136,7 +168,8 @@ def prepare_new(model, instances):
         if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
     ]
     relations = relation_fields(model)
-    for obj, pk in zip(instances, reserve_ids(model, len(instances)), strict=True):
+    ids = reserve_ids(model, len(instances)) if ids is None else ids
+    for obj, pk in zip(instances, ids, strict=True):
         obj.pk = pk
         for model_field in stamped:
             model_field.pre_save(obj, add=True)
@@ -228,7 +261,19 @@ def update(instances, field_names):
 
 def write_history(instances, history_type, *, user, reason, date):
     """simple_history's rows for these instances: their values now, plus who, when and why."""
-    history_model = type(instances[0]).history.model
+    model = type(instances[0])
+    names = [f.attname for f in model.history.model.tracked_fields]
+    values = values_of(names)
+    write_history_rows(model, names, (values(obj) for obj in instances), history_type, user=user, reason=reason,
+                       date=date)
+
+
+def write_history_rows(model, names, rows, history_type, *, user, reason, date, template=None):
+    """simple_history's rows for rows of the model (values of the attributes `names`, in
+    that order), plus who, when and why. A tracked field missing from `names` has its
+    value in `template`; a field of the history model's own (a visit's details), its
+    default."""
+    history_model = model.history.model
     fields = [f for f in history_model._meta.concrete_fields if not f.primary_key]
     given = {
         "history_date": date or timezone.now(),
@@ -236,25 +281,38 @@ def write_history(instances, history_type, *, user, reason, date):
         "history_user_id": user.pk if user is not None else None,
         "history_change_reason": reason,
     }
-    tracked = {f.attname for f in history_model.tracked_fields}
-    copied = [f for f in fields if f.attname in tracked and f.attname not in given]
+    position = {name: index for index, name in enumerate(names)}
+    copied = [f for f in fields if f.attname in position and f.attname not in given]
     fixed = [f for f in fields if f not in copied]
-    # A field of the history model's own (a visit's details) takes its default.
-    constants = [given[f.attname] if f.attname in given else f.get_default() for f in fixed]
-    values = values_of([f.attname for f in copied])
-    copy_rows(history_model, copied + fixed, (values(obj) + constants for obj in instances))
+    tracked = {f.attname for f in history_model.tracked_fields}
+    constants = [
+        given[f.attname] if f.attname in given
+        else getattr(template, f.attname) if f.attname in tracked
+        else f.get_default()
+        for f in fixed
+    ]
+    pick = picker(operator.itemgetter, [position[f.attname] for f in copied])
+    copy_rows(history_model, copied + fixed, (pick(row) for row in rows), constants=constants)
 
 
 def values_of(attnames):
     """A function giving an object's values of these attributes, as a new list."""
-    if len(attnames) == 1:
-        return lambda obj: [getattr(obj, attnames[0])]
-    get = operator.attrgetter(*attnames)
-    return lambda obj: list(get(obj))
+    return picker(operator.attrgetter, attnames)
 
 
-def copy_rows(model, fields, rows, *, table=None):
-    """COPY the rows (lists of Python values in the order of `fields`) into the model's table."""
+def picker(getter, keys):
+    """A function giving the values of these keys (by `getter`), as a new list."""
+    if len(keys) == 1:
+        get_one = getter(keys[0])
+        return lambda source: [get_one(source)]
+    get = getter(*keys)
+    return lambda source: list(get(source))
+
+
+def copy_rows(model, fields, rows, *, table=None, constants=()):
+    """COPY the rows (lists of Python values in the order of `fields`) into the model's table.
+    `constants` are the values of the last fields, the same in every row (the rows leave
+    them out): they are turned into text once."""
     if replicas.replicated(model):
         replicas.mark_written()  # raw SQL: the router does not see it
     quote = connection.ops.quote_name
@@ -263,14 +321,16 @@ def copy_rows(model, fields, rows, *, table=None):
     )
     with connection.cursor() as cursor:
         # Positional: in DEBUG, Django's CursorDebugWrapper takes no keyword arguments here.
-        cursor.copy_expert(statement, CopyText(copy_lines(fields, rows)), COPY_READ_SIZE)
+        cursor.copy_expert(statement, CopyText(copy_lines(fields, rows, constants)), COPY_READ_SIZE)
 
 
-def copy_lines(fields, rows):
-    """Each row as one line of COPY's text format."""
-    encoders = [(index, text_encoder(f)) for index, f in enumerate(fields)]
+def copy_lines(fields, rows, constants=()):
+    """Each row as one line of COPY's text format, the constants' text at its end."""
+    varying = fields[: len(fields) - len(constants)]
+    encoders = [(index, text_encoder(f)) for index, f in enumerate(varying)]
     as_text = [(index, encoder) for index, encoder in encoders if encoder is not None]
-    separators = len(fields) - 1
+    separators = len(varying) - 1
+    ending = "".join("\t" + constant_text(f, value) for f, value in zip(fields[len(varying):], constants, strict=True))
     for row in rows:
         for index, encoder in as_text:
             if row[index] is not None:
@@ -281,7 +341,12 @@ def copy_lines(fields, rows):
             # Rare: a value holds a tab, a line break or a backslash (other than the NULL
             # marker's); escape value by value.
             line = "\t".join([encode(value) for value in row])
-        yield line
+        yield line + ending
+
+
+def constant_text(model_field, value):
+    encoder = text_encoder(model_field)
+    return encode(encoder(value) if encoder is not None and value is not None else value)
 
 
 class CopyText:
