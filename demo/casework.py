@@ -188,7 +188,7 @@ def build_teachers(rng, schools, demo_teacher):
 
 def build_pairings(rng, students, teachers_by_school, demo_teacher, creator, term):
     """Every student on the roster paired but a few (a work list for the demo). `students`
-    are rows of the registry (see build_casework); returns (pairing, student row) pairs."""
+    are rows of the registry (see build_casework); returns (pairing, student) rows."""
     pairings = []
     demo_count = 0
     for student in students:
@@ -199,9 +199,10 @@ def build_pairings(rng, students, teachers_by_school, demo_teacher, creator, ter
         if student.school_id == demo_teacher.school_id and demo_count < 12:
             teacher = demo_teacher
             demo_count += 1
-        pairing = Pairing(student_id=student.pk, teacher=teacher, started_on=term.starts_on, created_by=creator)
+        pairing = {"student_id": student.pk, "teacher_id": teacher.pk, "started_on": term.starts_on,
+                   "created_by_id": creator.pk}
         pairings.append((pairing, student))
-    bulk_writes.create_with_history([pairing for pairing, _student in pairings], user=creator, reason=CHANGE_REASON)
+    bulk_writes.create_rows(Pairing, [pairing for pairing, _student in pairings], user=creator, reason=CHANGE_REASON)
     return pairings
 
 
@@ -211,6 +212,10 @@ def stand_in(student):
         stage=student.stage, status=student.status, is_boarder=student.is_boarder, school_id=student.school_id,
         household=Household(category=student.category),
     )
+
+
+def applying_programs(programs, student):
+    return [program for program in programs.values() if program.kind != K.IN_KIND and program.applies_to(student)]
 
 
 def registry_rows(students):
@@ -231,44 +236,54 @@ def build_visits(rng, pairings, term, programs, items, today):
         if rng.random() > 0.7:
             continue
         risk = rng.choices(["none", "some", "high"], weights=[90, 8, 2])[0]
-        visit = HomeVisit(
-            student_id=student.pk, author=pairing.teacher,
-            visited_on=term.starts_on + datetime.timedelta(days=rng.randrange(span)),
-            mode=rng.choices(["in_person", "phone", "video"], weights=[75, 20, 5])[0],
-            study_situation=rng.choice(FINDINGS), living_situation=rng.choice(LIVING),
-            family_concerns=rng.choice(CONCERNS), measures=rng.choice(MEASURES),
-            dropout_risk=risk, follow_up_needed=risk != "none",
-            next_visit_on=last_day + datetime.timedelta(days=30),
-        )
+        visit = {
+            "student_id": student.pk, "author_id": pairing["teacher_id"],
+            "visited_on": term.starts_on + datetime.timedelta(days=rng.randrange(span)),
+            "mode": rng.choices(["in_person", "phone", "video"], weights=[75, 20, 5])[0],
+            "study_situation": rng.choice(FINDINGS), "living_situation": rng.choice(LIVING),
+            "family_concerns": rng.choice(CONCERNS), "measures": rng.choice(MEASURES),
+            "dropout_risk": risk, "follow_up_needed": risk != "none",
+            "next_visit_on": last_day + datetime.timedelta(days=30),
+        }
         visits.append(visit)
         key = (student.stage, student.category, student.status, student.is_boarder, student.school_id)
         if key not in applying:
-            applying[key] = [p for p in programs.values() if p.kind != K.IN_KIND and p.applies_to(stand_in(student))]
+            applying[key] = applying_programs(programs, stand_in(student))
         details.append((visit, student, applying[key]))
-    bulk_writes.create_with_history(visits, user=None, reason=CHANGE_REASON)
+    ids = bulk_writes.create_rows(HomeVisit, visits, user=None, reason=CHANGE_REASON)
+    build_checks_and_deliveries(rng, [(visit_id, *rest) for visit_id, rest in zip(ids, details, strict=True)],
+                                term, programs, items)
+
+
+def build_checks_and_deliveries(rng, details, term, programs, items):
+    """Each visit's check of the programs that apply to its student, and a schoolbag handed
+    over on a quarter of the visits, with its paid line. `details`: (visit id, visit,
+    student, programs) rows."""
     checks, deliveries = [], []
-    for visit, student, visit_programs in details:
+    for visit_id, visit, student, visit_programs in details:
         for program in visit_programs:
             delivered = rng.random() > 0.03
-            checks.append(PolicyCheck(
-                visit=visit, program=program, delivered=delivered,
-                reason="" if delivered else "学校尚未发放，已反馈资助中心",
-            ))
+            checks.append({
+                "visit_id": visit_id, "program_id": program.pk, "delivered": delivered,
+                "reason": "" if delivered else "学校尚未发放，已反馈资助中心",
+            })
         if rng.random() < 0.25:
-            deliveries.append((VisitDelivery(visit=visit, item=items["书包"], quantity=1), student))
-    bulk_writes.create_with_history(checks, user=None, reason=CHANGE_REASON)
-    bulk_writes.create_with_history([delivery for delivery, _student in deliveries], user=None, reason=CHANGE_REASON)
+            deliveries.append((visit_id, visit, student))
+    bulk_writes.create_rows(PolicyCheck, checks, user=None, reason=CHANGE_REASON)
+    bulk_writes.create_rows(
+        VisitDelivery, [{"visit_id": visit_id, "item_id": items["书包"].pk, "quantity": 1} for visit_id, *_rest in deliveries],
+        user=None, reason=CHANGE_REASON,
+    )
     lines = [
-        DisbursementLine(
-            visit=delivery.visit, program=programs["书包"], term=term, student_id=student.pk,
-            school_id=student.school_id, stage=student.stage,
-            standard_amount=Decimal("80.00"), amount=Decimal("80.00"), status=DisbursementLine.Status.PAID,
-            paid_on=delivery.visit.visited_on, payment_method=PaymentMethod.IN_KIND,
-        )
-        for delivery, student in deliveries
+        {
+            "visit_id": visit_id, "program_id": programs["书包"].pk, "term_id": term.pk, "student_id": student.pk,
+            "school_id": student.school_id, "stage": student.stage,
+            "standard_amount": Decimal("80.00"), "amount": Decimal("80.00"), "status": DisbursementLine.Status.PAID,
+            "paid_on": visit["visited_on"], "payment_method": PaymentMethod.IN_KIND,
+        }
+        for visit_id, visit, student in deliveries
     ]
-    bulk_writes.create_with_history(lines, user=None, reason=CHANGE_REASON)
-    return visits
+    bulk_writes.create_rows(DisbursementLine, lines, user=None, reason=CHANGE_REASON)
 
 
 def build_school_pairings(rng, schools, bureau, term, today):
