@@ -140,17 +140,25 @@ def indexes_built_after(models):
         yield
         return
     with transaction.atomic(), connection.cursor() as cursor:
+        # The foreign keys' checks deferred so far run with the indexes they need (deleting
+        # households checks each against the students' household_id index).
+        run_deferred_checks(cursor)
         tables = [m._meta.db_table for model in models for m in (model, *history_models(model))]
         definitions = drop_loose_indexes(cursor, tables)
         yield
-        # A table is indexed only once the foreign keys' checks of its new rows, deferred
-        # to the commit, have run; then they are deferred again, as Django declares them.
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        # A table is indexed only once the checks of its new rows have run.
+        run_deferred_checks(cursor)
         # Memory for the sorts of the builds (the default, 64 MB, spills to disk).
         cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
         for definition in definitions:
             cursor.execute(definition)
-        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+
+
+def run_deferred_checks(cursor):
+    """Run the checks of the foreign keys deferred to the commit, and defer them again
+    from here on, as Django declares them."""
+    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 # ---------------------------------------------------------------------------------------
