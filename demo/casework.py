@@ -98,6 +98,8 @@ FINDINGS = (
 LIVING = ("与祖父母同住，父母外出务工。", "住房为危房改造后新房，生活基本有保障。", "母亲因病长期服药，家庭开支大。")
 CONCERNS = ("希望学校多关注孩子心理。", "担心营养跟不上。", "希望能继续享受寄宿生补助。", "")
 MEASURES = ("每周电话联系一次，每月入户一次。", "协调村委会落实低保。", "为孩子申请流量补贴，学校提供学习资料。")
+
+
 @functools.cache
 def demo_password_hash(password):
     """The demo logins all share one public password, so they share one hash: hashing it
