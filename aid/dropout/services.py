@@ -50,12 +50,7 @@ def open_cases_for_status(students, actor=None):
     dropout case unless one is open. Two queries for any number of students."""
     out = {s.pk: s for s in students if s.status in OUT_OF_SCHOOL and s.on_roster}
     already = set(DropoutCase.objects.open().filter(student_id__in=out).values_list("student_id", flat=True))
-    cases = [
-        DropoutCase(student=student, kind=DropoutCase.Kind.DROPOUT, trigger=DropoutCase.Trigger.STATUS,
-                    opened_by=actor)
-        for pk, student in out.items()
-        if pk not in already
-    ]
+    cases = [status_case(student, actor) for pk, student in out.items() if pk not in already]
     try:
         with transaction.atomic():
             return bulk_create_with_history(cases, DropoutCase, default_user=actor)
@@ -70,8 +65,20 @@ def open_case_for_visit(visit):
     """A home visit that found a high dropout risk opens a risk case."""
     if visit.dropout_risk != visit.Risk.HIGH:
         return None
-    return _open(visit.student, kind=DropoutCase.Kind.RISK, trigger=DropoutCase.Trigger.VISIT,
-                 opened_by=visit.author, visit=visit)
+    case = visit_case(visit)
+    return _open(case.student, kind=case.kind, trigger=case.trigger, opened_by=case.opened_by, visit=visit)
+
+
+def status_case(student, actor=None):
+    """The case (unsaved) that a student's status out of school opens."""
+    return DropoutCase(student=student, kind=DropoutCase.Kind.DROPOUT, trigger=DropoutCase.Trigger.STATUS,
+                       opened_by=actor)
+
+
+def visit_case(visit):
+    """The case (unsaved) that a home visit finding a high dropout risk opens."""
+    return DropoutCase(student=visit.student, kind=DropoutCase.Kind.RISK, trigger=DropoutCase.Trigger.VISIT,
+                       opened_by=visit.author, visit=visit)
 
 
 @transaction.atomic

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from common import bulk_writes
 from students.choices import HouseholdCategory, Stage
-from students.models import Household, ImportedChange, RosterImport, Student
+from students.models import Household, ImportedChange, RosterImport, School, Student
 from tests.factories import (
     BureauAdminFactory,
     SchoolFactory,
@@ -198,3 +198,58 @@ def test_rows_created_from_values_refuse_unknown_fields(actor):
         bulk_writes.create_from_values_with_history(
             Household, [{"head_name": "户主", "township": TownshipFactory(), "colour": "红"}], user=actor, reason="",
         )
+
+
+def test_rows_given_as_dicts_are_created_with_their_defaults_and_history(path, actor):
+    """create_rows: the fields a row leaves out take a new instance's values, the ids come
+    back in order, and each row has its creation record with the values written."""
+    town = TownshipFactory()
+    school = SchoolFactory(region=town)
+    when = timezone.now() - datetime.timedelta(minutes=5)
+    before = timezone.now()
+    households = [{"head_name": f"户主{i}", "township_id": town.pk, "village": text, "category": HouseholdCategory.DIBAO}
+                  for i, text in enumerate(AWKWARD_TEXTS)]
+
+    household_ids = bulk_writes.create_rows(Household, households, user=actor, reason="导入 1", date=when)
+    student_ids = bulk_writes.create_rows(Student, [
+        {"name": f"学生{i}", "id_number": id_number_for(i), "gender": "M", "birth_date": datetime.date(2012, 5, 1),
+         "school_id": school.pk, "stage": Stage.PRIMARY, "grade": "P3", "note": text, "household_id": household_id}
+        for i, (text, household_id) in enumerate(zip(AWKWARD_TEXTS, household_ids, strict=True))
+    ], user=actor, reason="导入 1", date=when)
+
+    stored = Student.objects.select_related("household").in_bulk(student_ids)
+    assert [(stored[pk].note, stored[pk].household.village) for pk in student_ids] == [(t, t) for t in AWKWARD_TEXTS]
+    assert {(s.class_name, s.left_roster_on, s.is_boarder) for s in stored.values()} == {("", None, False)}
+    assert all(s.created_at >= before and s.updated_at >= before for s in stored.values())
+    history = Student.history.filter(id__in=student_ids)
+    assert sorted((h.id, h.note, h.class_name) for h in history) == sorted(
+        (pk, text, "") for pk, text in zip(student_ids, AWKWARD_TEXTS, strict=True)
+    )
+    assert {(h.history_type, h.history_user_id, h.history_change_reason, h.history_date) for h in history} == {
+        ("+", actor.pk, "导入 1", when)
+    }
+    assert Household.history.filter(id__in=household_ids, history_type="+").count() == len(AWKWARD_TEXTS)
+
+
+def index_definitions(table):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s ORDER BY 1", [table])
+        return cursor.fetchall()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's indexes")
+def test_an_empty_table_loses_its_loose_indexes_for_the_load_only(actor):
+    """indexes_built_after: during the load an empty table keeps only the indexes its
+    constraints own; after it, every index is back as it was. A table with rows keeps them."""
+    town = SchoolFactory().region  # students_school has a row: its indexes stay
+    assert not Household.objects.exists()
+    households, schools = index_definitions("students_household"), index_definitions("students_school")
+
+    with bulk_writes.indexes_built_after([Household, School]):
+        during = [name for name, _definition in index_definitions("students_household")]
+        assert during == ["students_household_pkey"]
+        assert index_definitions("students_school") == schools
+        bulk_writes.create_rows(Household, [{"head_name": "户主", "township_id": town.pk}], user=actor, reason="导入")
+
+    assert index_definitions("students_household") == households
+    assert Household.objects.filter(township=town).count() == 1
