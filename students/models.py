@@ -3,11 +3,11 @@
 Every model that reaches a user has a QuerySet with `visible_to(user)`; views, exports
 and form choices start from it, so a record outside the user's scope is never shown.
 """
+import pgtrigger
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.lookups import DataContains
-import pgtrigger
 from django.db import connections, models
 from django.db.models import Exists, OuterRef, Q, Value
 from django.db.models.functions import Reverse, Upper

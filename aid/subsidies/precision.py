@@ -68,10 +68,7 @@ def precision_report(user, program, term, limit=None):
     select in the database; with `limit`, only that many findings of each kind (and of the
     resolved ones) become objects, and the counts are of all of them."""
     checks = PrecisionChecks(user, program, term, shared_id_numbers())
-    resolutions = {
-        (r.kind, r.student_id): r
-        for r in PrecisionResolution.objects.filter(program=program, term=term).select_related("resolved_by")
-    }
+    resolutions = checks.resolutions
     findings, counts, resolved, resolved_count = {}, {}, [], 0
     for kind in Kind.values:
         counts[kind], findings[kind] = checks.findings(kind, resolved=False, limit=limit)
@@ -120,13 +117,18 @@ class PrecisionChecks:
         return {s.stage: s.amount for s in ProgramStandard.objects.filter(program=self.program)}
 
     @cached_property
-    def resolved_students(self):
-        """kind → the ids of the students whose findings of that kind someone resolved.
-        Resolutions are written by people, a handful per program and term: one query, and
-        the checks then leave them out by a list instead of looking for one per finding."""
-        resolved = {kind: set() for kind in Kind.values}
+    def resolutions(self):
+        """{(kind, student id): PrecisionResolution} of the program and term. Resolutions are
+        written by people, a handful per program and term: one query, and the checks then
+        leave them out by a list instead of looking for one per finding."""
         resolutions = PrecisionResolution.objects.filter(program=self.program, term=self.term)
-        for kind, student_id in resolutions.values_list("kind", "student_id"):
+        return {(r.kind, r.student_id): r for r in resolutions.select_related("resolved_by")}
+
+    @cached_property
+    def resolved_students(self):
+        """kind → the ids of the students whose findings of that kind someone resolved."""
+        resolved = {kind: set() for kind in Kind.values}
+        for kind, student_id in self.resolutions:
             resolved[kind].add(student_id)
         return resolved
 
