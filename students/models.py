@@ -335,9 +335,18 @@ def visible_students(user, via=None):
     row, where an IN of the students in scope would first hash every student of a county.
     """
     path = f"{via}__" if via else ""
-    if user.is_authenticated and user.role == Role.TEACHER:
+    schools = schools_seen_whole(user)
+    if schools is None:
         return Q(**{f"{path}pairings__teacher": user, f"{path}pairings__ended_on__isnull": True})
-    return Q(**{f"{path}school__in": School.objects.visible_to(user)})
+    return Q(**{f"{path}school__in": schools})
+
+
+def schools_seen_whole(user):
+    """The schools all of whose students the user sees (visible_students), or None for a
+    teacher, who sees the students paired with them."""
+    if user.is_authenticated and user.role == Role.TEACHER:
+        return None
+    return School.objects.visible_to(user)
 
 
 # IdNumberCount kept by statement-level triggers on the student table: whatever writes

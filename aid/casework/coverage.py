@@ -12,6 +12,7 @@ from django.db.models import Exists, OuterRef, Subquery
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 
+from aid.casework import tallies
 from aid.casework.models import HomeVisit, Pairing
 from common.figures import percent
 from common.excel import (
@@ -25,7 +26,7 @@ from common.excel import (
     write_header,
     write_title,
 )
-from students.models import School, Student
+from students.models import School, Student, schools_seen_whole
 
 
 def visited_in(term):
@@ -143,11 +144,20 @@ def roster_counts(students, term):
         return [RosterCount(*row) for row in cursor.fetchall()]
 
 
+def roster_counts_for(user, term):
+    """roster_counts of the students the user sees: from the tallies where triggers keep
+    them and the user sees whole schools, else counted from the rows."""
+    schools = schools_seen_whole(user)
+    if schools is not None and tallies.kept_by_triggers(schools.db):
+        return [RosterCount(*row) for row in tallies.tallied_counts(schools, term)]
+    return roster_counts(Student.objects.visible_to(user), term)
+
+
 def coverage_for(user, term, counts=None):
     """Coverage of the students on the roster in the user's scope, by township and school
-    (`counts`: the roster_counts of the user's students, when the caller has them)."""
+    (`counts`: the roster_counts_for the user, when the caller has them)."""
     if counts is None:
-        counts = roster_counts(Student.objects.visible_to(user), term)
+        counts = roster_counts_for(user, term)
     by_school = {}
     for count in counts:
         figure = by_school.setdefault(count.school_id, Figure())

@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.db.models import Count, Exists, Min, OuterRef, Q, Sum
 from django.utils import timezone
 
-from aid.casework.coverage import coverage_for, roster_counts
+from aid.casework.coverage import coverage_for, roster_counts_for
 from aid.casework.models import (
     ExchangeActivity,
     HomeVisit,
@@ -24,7 +24,7 @@ from aid.subsidies.precision import open_findings_count
 from aid.supervision.models import Rectification
 from common.figures import percent
 from students.choices import IN_SCHOOL_STATUSES, Stage, Status
-from students.models import School, Student, shared_id_numbers
+from students.models import School, shared_id_numbers
 
 
 @dataclass
@@ -92,7 +92,7 @@ class Dashboard:
 def dashboard_for(user, today=None):
     today = today or timezone.localdate()
     term = Term.objects.current(today)
-    counts = roster_counts(Student.objects.visible_to(user), term)
+    counts = roster_counts_for(user, term)
     stages, statuses = stage_status_matrix(counts)
     board = Dashboard(
         term=term,

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import LoginEvent
+from aid.casework import tallies
 from common import bulk_writes
 from common.audit import retention_bypass
 from demo import data
@@ -97,9 +98,11 @@ class Command(BaseCommand):
                 )
                 self.write_logins(existing_demo_users(password), password)
                 return
-            users, counts = build_county(
-                random.Random(seed), students, password, with_casework=not options["no_casework"]
-            )
+            # The tallies are counted once for the whole load, not statement by statement.
+            with tallies.counted_after():
+                users, counts = build_county(
+                    random.Random(seed), students, password, with_casework=not options["no_casework"]
+                )
             # The planner's statistics still describe the empty tables: pages opened right
             # after a seed (the first visitor, the tests) would get plans for empty tables.
             with connection.cursor() as cursor:

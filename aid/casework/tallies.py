@@ -1,0 +1,107 @@
+"""The roster's figures kept as tallies: students per school, stage and status, how many of
+them have a teacher, and how many were visited in each term.
+
+The home pages and the coverage page read these few rows instead of counting a county's
+students, pairings and visits on every request. The tallies are kept by statement-level
+triggers on the students, pairings, visits and terms (migration 0011), in the writing
+transaction, whatever writes: forms, services, the importer's COPY and bulk UPDATE, the
+admin, SQL. So a figure is as live as a count of the rows: there is no job to run.
+
+Where no trigger keeps them (the SQLite demo), and for a teacher, whose students are those
+paired with them rather than whole schools, the figures are counted from the rows
+(coverage.roster_counts).
+"""
+import contextlib
+
+from django.db import connections, models
+from django.db.models import OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy as _
+
+from students.models import School
+
+# A session that sets this (SET LOCAL) writes without the triggers keeping the tallies, and
+# must recount them before it commits: counted_after() does both, for the demo seed.
+DEFERRED_SETTING = "aid.tallies_deferred"
+
+
+class RosterTally(models.Model):
+    """The students on the roster of a school, stage and status, and how many of them have
+    an active pairing. Rows stay when their counts fall to 0."""
+
+    school = models.ForeignKey(
+        School, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    stage = models.CharField(max_length=12)
+    status = models.CharField(max_length=20)
+    students = models.IntegerField()
+    paired = models.IntegerField()
+
+    class Meta:
+        verbose_name = _("roster tally")
+        verbose_name_plural = _("roster tallies")
+        constraints = [
+            models.UniqueConstraint(fields=["school", "stage", "status"], name="roster_tally_key"),
+        ]
+
+
+class VisitTally(models.Model):
+    """The students on the roster of a school, stage and status with at least one home
+    visit dated within the term."""
+
+    term = models.ForeignKey(
+        "aid.Term", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    school = models.ForeignKey(
+        School, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    stage = models.CharField(max_length=12)
+    status = models.CharField(max_length=20)
+    visited = models.IntegerField()
+
+    class Meta:
+        verbose_name = _("visit tally")
+        verbose_name_plural = _("visit tallies")
+        constraints = [
+            models.UniqueConstraint(fields=["term", "school", "stage", "status"], name="visit_tally_key"),
+        ]
+
+
+def kept_by_triggers(using="default"):
+    return connections[using].vendor == "postgresql"
+
+
+def tallied_counts(schools, term):
+    """(school_id, stage, status, students, paired, visited) of the schools' roster, from
+    the tallies: one query, a few rows per school."""
+    rows = RosterTally.objects.using(schools.db).filter(school__in=schools, students__gt=0)
+    if term is not None:
+        visited = VisitTally.objects.filter(
+            term=term, school_id=OuterRef("school_id"), stage=OuterRef("stage"), status=OuterRef("status")
+        ).values("visited")
+        rows = rows.annotate(visited=Coalesce(Subquery(visited), 0))
+    else:
+        rows = rows.annotate(visited=models.Value(0))
+    return rows.order_by("school_id", "stage", "status").values_list(
+        "school_id", "stage", "status", "students", "paired", "visited"
+    )
+
+
+def recount(using="default"):
+    """Count every tally again from the rows (the SQL function the migration installed)."""
+    with connections[using].cursor() as cursor:
+        cursor.execute("SELECT aid_recount_tallies()")
+
+
+@contextlib.contextmanager
+def counted_after(using="default"):
+    """Write in bulk without the triggers' work per statement, and recount the tallies once
+    at the end, in the same transaction. The caller holds the transaction."""
+    if not kept_by_triggers(using):
+        yield
+        return
+    with connections[using].cursor() as cursor:
+        cursor.execute("SELECT set_config(%s, 'on', true)", [DEFERRED_SETTING])
+        yield
+        cursor.execute("SELECT set_config(%s, 'off', true)", [DEFERRED_SETTING])
+        cursor.execute("SELECT aid_recount_tallies()")
