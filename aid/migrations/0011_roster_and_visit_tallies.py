@@ -17,12 +17,8 @@ from django.db import migrations, models
 # order. A change of a term's dates recounts the term with the students' and visits' tables
 # locked against writes (SHARE): terms change a few times a year.
 #
-# A session may set aid.tallies_deferred (SET LOCAL) for a bulk load and recount with
+# A bulk load may disable these triggers in its transaction and recount with
 # aid_recount_tallies() before it commits (tallies.counted_after, the demo seed).
-
-SKIP_WHEN_DEFERRED = (
-    "IF current_setting('aid.tallies_deferred', true) = 'on' THEN RETURN NULL; END IF;"
-)
 
 ADD_TO_ROSTER = """
     INSERT INTO aid_rostertally AS t (school_id, stage, status, students, paired)
@@ -178,7 +174,7 @@ def install_sql():
         name = trigger_name(table, operation)
         statements.append(
             f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
-            f"BEGIN\n    {SKIP_WHEN_DEFERRED}\n{body}\n    RETURN NULL;\nEND $$;"
+            f"BEGIN\n{body}\n    RETURN NULL;\nEND $$;"
         )
         statements.append(
             f"CREATE TRIGGER {name} AFTER {operation} ON {table} {TRANSITION_TABLES[operation]}"

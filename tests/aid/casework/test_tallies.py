@@ -275,6 +275,9 @@ def test_a_bulk_load_counted_after_it():
     """The demo seed's way: no trigger work per statement, one recount at the end."""
     county = County(6)
     with transaction.atomic(), tallies.counted_after():
+        for operation in (County.copy_in, County.pair_in_bulk, County.visit_in_bulk, County.move_in_bulk,
+                          County.add_term, County.end_pairing):
+            operation(county)
         for _ in range(20):
             county.random.choice(County.OPERATIONS)(county)
     assert kept() == recounted()
