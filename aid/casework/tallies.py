@@ -1,5 +1,6 @@
 """The roster's figures kept as tallies: students per school, stage and status, how many of
-them have a teacher, and how many were visited in each term.
+them have a teacher, how many were visited in each term, and each teacher's pairings per
+school.
 
 The home pages and the coverage page read these few rows instead of counting a county's
 students, pairings and visits on every request. The tallies are kept by statement-level
@@ -13,13 +14,15 @@ paired with them rather than whole schools, the figures are counted from the row
 """
 import contextlib
 
+from django.conf import settings
 from django.db import connections, models
-from django.db.models import OuterRef, Subquery
+from django.db.models import F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from common import bulk_writes
-from students.models import School
+from aid.casework.models import Pairing
+from students.models import School, schools_seen_whole
 
 class RosterTally(models.Model):
     """The students on the roster of a school, stage and status, and how many of them have
@@ -63,6 +66,28 @@ class VisitTally(models.Model):
         ]
 
 
+class TeacherTally(models.Model):
+    """A teacher's active pairings with the students of a school (whether those students
+    are on the roster or not), for the pairings needing reassignment: the teacher's
+    account and school are read where the figure is made."""
+
+    school = models.ForeignKey(
+        School, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    teacher = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False,
+        related_name="+",
+    )
+    pairings = models.IntegerField()
+
+    class Meta:
+        verbose_name = _("pairings tally")
+        verbose_name_plural = _("pairings tallies")
+        constraints = [
+            models.UniqueConstraint(fields=["school", "teacher"], name="teacher_tally_key"),
+        ]
+
+
 def kept_by_triggers(using="default"):
     return connections[using].vendor == "postgresql"
 
@@ -80,6 +105,20 @@ def tallied_counts(schools, term):
         rows = rows.annotate(visited=models.Value(0))
     return rows.order_by("school_id", "stage", "status").values_list(
         "school_id", "stage", "status", "students", "paired", "visited"
+    )
+
+
+def reassignment_count(user):
+    """How many of the pairings the user sees need another teacher (the rule of
+    PairingQuerySet.needing_reassignment, applied to the tally's few rows)."""
+    schools = schools_seen_whole(user)
+    if schools is None or not kept_by_triggers(schools.db):
+        return Pairing.objects.visible_to(user).needing_reassignment().count()
+    return (
+        TeacherTally.objects.using(schools.db)
+        .filter(school__in=schools)
+        .filter(Q(teacher__is_active=False) | ~Q(teacher__school_id=F("school_id")))
+        .aggregate(count=Coalesce(Sum("pairings"), 0))["count"]
     )
 
 

@@ -9,11 +9,11 @@ from decimal import Decimal
 from django.db.models import Count, Exists, Min, OuterRef, Q, Sum
 from django.utils import timezone
 
+from aid.casework import tallies
 from aid.casework.coverage import coverage_for, roster_counts_for
 from aid.casework.models import (
     ExchangeActivity,
     HomeVisit,
-    Pairing,
     PolicyCheck,
     SchoolPairing,
 )
@@ -205,7 +205,7 @@ def casework_summary(user, board):
     summary = {
         "unpaired_by_school": unpaired_by_school,
         "unpaired_total": sum(row["count"] for row in unpaired_by_school),
-        "reassignment_count": Pairing.objects.visible_to(user).needing_reassignment().count(),
+        "reassignment_count": tallies.reassignment_count(user),
         "term": term,
     }
     if term is not None:

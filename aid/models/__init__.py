@@ -12,7 +12,7 @@ from aid.casework.models import (  # noqa: F401
     VisitDelivery,
     VisitDetailsHistory,
 )
-from aid.casework.tallies import RosterTally, VisitTally  # noqa: F401
+from aid.casework.tallies import RosterTally, TeacherTally, VisitTally  # noqa: F401
 from aid.dropout.models import (  # noqa: F401
     CaseResponsible,
     DropoutCase,

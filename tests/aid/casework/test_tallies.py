@@ -19,13 +19,14 @@ from django.db.models import Exists, OuterRef
 from aid.casework import tallies
 from aid.casework.coverage import roster_counts_for
 from aid.casework.models import HomeVisit, Pairing
-from aid.casework.tallies import RosterTally, VisitTally
+from aid.casework.tallies import RosterTally, TeacherTally, VisitTally
 from aid.reference.models import Term
 from common import bulk_writes
 from students.choices import Stage, Status
 from students.models import School, Student
 
 from ...factories import (
+    BureauAdminFactory,
     HomeVisitFactory,
     PairingFactory,
     SchoolAdminFactory,
@@ -45,8 +46,9 @@ LEFT = {"left_roster_on": D(2026, 7, 1), "left_roster_reason": "graduated"}
 
 
 def recounted():
-    """({(school, stage, status): (students, paired)}, {(term, school, stage, status): visited})
-    counted here from the rows, for the students on the roster."""
+    """({(school, stage, status): (students, paired)}, {(term, school, stage, status): visited},
+    {(school, teacher): active pairings}) counted here from the rows: the first two of the
+    students on the roster, the third of every student."""
     on_roster = {
         pk: (school, stage, status)
         for pk, school, stage, status in Student.objects.filter(left_roster_on__isnull=True).values_list(
@@ -61,7 +63,12 @@ def recounted():
     for term in Term.objects.all():
         students = {pk for pk, day in visits if term.starts_on <= day <= term.ends_on and pk in on_roster}
         visited.update((term.pk, *on_roster[pk]) for pk in students)
-    return {key: (n, roster_paired[key]) for key, n in roster.items()}, dict(visited)
+    schools = dict(Student.objects.values_list("pk", "school_id"))
+    teachers = Counter(
+        (schools[student], teacher)
+        for student, teacher in Pairing.objects.filter(ended_on__isnull=True).values_list("student_id", "teacher_id")
+    )
+    return {key: (n, roster_paired[key]) for key, n in roster.items()}, dict(visited), dict(teachers)
 
 
 def kept():
@@ -83,7 +90,18 @@ def kept():
         )
         if visited
     }
-    return roster, visited
+    assert not TeacherTally.objects.filter(pairings__lt=0).exists()
+    teachers = {
+        (school, teacher): pairings
+        for school, teacher, pairings in TeacherTally.objects.values_list("school_id", "teacher_id", "pairings")
+        if pairings
+    }
+    return roster, visited, teachers
+
+
+def needing_reassignment(user):
+    """Counted from the pairings, without the tallies."""
+    return Pairing.objects.visible_to(user).needing_reassignment().count()
 
 
 class County:
@@ -94,11 +112,15 @@ class County:
         self.random = random.Random(seed)
         self.schools = [SchoolFactory(), SchoolFactory()]
         self.teachers = {school.pk: TeacherFactory(school=school) for school in self.schools}
+        self.others = [TeacherFactory(school=school) for school in self.schools]
+        self.bureau = BureauAdminFactory()
         TermFactory(name="2026 春季学期", starts_on=D(2026, 3, 1), ends_on=D(2026, 7, 15))
         TermFactory(name="2026 秋季学期", starts_on=D(2026, 9, 1), ends_on=D(2027, 1, 20))
         self.terms_made = 0
         for _ in range(6):
             self.register()
+        self.pair_in_bulk()
+        self.visit_in_bulk()
 
     # The rows to write -------------------------------------------------------------------
 
@@ -177,6 +199,23 @@ class County:
             pairing.ended_on = D(2026, 6, 1)
             pairing.save()
 
+    def change_teacher(self):
+        """Another teacher of the school, or of the other school (to be reassigned)."""
+        for pairing in self.pick(Pairing.objects.active()):
+            Pairing.objects.filter(pk=pairing.pk).update(teacher=self.random.choice(self.all_teachers()))
+
+    def teacher_moves_or_leaves(self):
+        """No tally changes: the figure reads the teacher's account where it is made."""
+        teacher = self.random.choice(self.all_teachers())
+        if self.random.random() < 0.5:
+            teacher.is_active = not teacher.is_active
+        else:
+            teacher.school = self.random.choice([*self.schools, None])
+        teacher.save()
+
+    def all_teachers(self):
+        return list(self.teachers.values()) + self.others
+
     def delete_pairings(self):
         Pairing.objects.filter(pk__in=[p.pk for p in self.pick(Pairing.objects.all(), 2)]).delete()
 
@@ -239,7 +278,8 @@ class County:
 
     OPERATIONS = (
         register, copy_in, move_in_bulk, change_status, leave_roster, return_to_roster, edit_names,
-        delete_student, pair, pair_in_bulk, end_pairing, delete_pairings, visit, visit_in_bulk,
+        delete_student, pair, pair_in_bulk, end_pairing, change_teacher, teacher_moves_or_leaves,
+        delete_pairings, visit, visit_in_bulk,
         redate_visits, visit_to_another_student, delete_visits, add_term, redate_term, delete_term,
         rolled_back,
     )
@@ -249,15 +289,18 @@ class County:
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
 def test_every_tally_equals_a_recount_after_a_random_series_of_writes(seed):
     county = County(seed)
-    most_paired = most_visited = 0
+    most_paired = most_visited = most_to_reassign = 0
     for step in range(80):
         operation = county.random.choice(County.OPERATIONS)
         operation(county)
-        roster, visited = recounted()
-        assert kept() == (roster, visited), f"after step {step}, {operation.__name__}"
+        roster, visited, teachers = recounted()
+        assert kept() == (roster, visited, teachers), f"after step {step}, {operation.__name__}"
+        assert tallies.reassignment_count(county.bureau) == needing_reassignment(county.bureau)
         most_paired = max(most_paired, sum(paired for _, paired in roster.values()))
         most_visited = max(most_visited, sum(visited.values()))
+        most_to_reassign = max(most_to_reassign, needing_reassignment(county.bureau))
     assert most_paired > 1 and most_visited > 1, "the series paired and visited students"
+    assert most_to_reassign > 0, "the series left pairings to reassign"
 
 
 @pytest.mark.django_db
@@ -289,8 +332,9 @@ def test_a_bulk_load_counted_after_it():
 @pytest.mark.parametrize("table", ["students_student", "aid_pairing", "aid_homevisit", "aid_term"])
 def test_truncating_a_table_leaves_the_tallies_of_what_remains(table):
     """As a restore with --clean, or Django's flush, does."""
-    County(7).visit_in_bulk()
-    PairingFactory(student=Student.objects.first(), started_on=D(2026, 3, 1))
+    county = County(7)
+    county.visit_in_bulk()
+    county.pair()
     with connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no checks left pending before a TRUNCATE
         cursor.execute(f"TRUNCATE {table} CASCADE")
@@ -379,6 +423,7 @@ def test_a_student_moving_school_while_being_paired_at_once_counts_the_pairing_a
         in_two_transactions(first, second)
         assert kept() == recounted()
         assert kept()[0] == {(new_school.pk, student.stage, student.status): (1, 1)}
+        assert kept()[2] == {(new_school.pk, teacher.pk): 1}
         Pairing.objects.all().delete()
         Student.objects.filter(pk=student.pk).update(school=student.school)
         assert kept()[0] == {(student.school_id, student.stage, student.status): (1, 0)}
@@ -394,7 +439,7 @@ def test_a_school_administrator_reads_the_figures_of_their_school_from_the_talli
     term = Term.objects.order_by("starts_on").last()
     with django_assert_num_queries(1):
         counts = roster_counts_for(admin, term)
-    roster, visited = recounted()
+    roster, visited, _teachers = recounted()
     assert {(c.school_id, c.stage, c.status): (c.total, c.paired) for c in counts} == {
         key: value for key, value in roster.items() if key[0] == school.pk and value[0]
     }
