@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -16,6 +17,7 @@ from aid.subsidies.models import (
     DisbursementLine,
     PrecisionResolution,
 )
+from aid.subsidies import precision
 from aid.subsidies.precision import finding_resolve, open_findings_count, precision_report
 from students.models import Household, Student
 from tests.factories import (
@@ -402,6 +404,24 @@ class TestPrecisionChecksInTheDatabase:
         assert report.counts["missed"] == 4 and len(report.findings["missed"]) == 2
         assert {f.student for f in report.findings["missed"]} <= set(arrived[1:])
         assert report.resolved_count == 1 and [f.student for f in report.resolved] == [arrived[0]]
+
+    def test_line_findings_are_listed_alike_few_or_many(self, county, program, clerks, monkeypatch):
+        """A check's lines are fetched by their keys when it finds few of them
+        (precision.KEYS_FIRST) and listed as they stand when it finds more: the same list."""
+        for _n in range(5):
+            make_student(county["primary"])
+        d.batch_create(actor=clerks["preparer"], program=program, term=county["term"], region=county["county"])
+        # The standard changes after the batch: five amounts off it, with no reason given.
+        ProgramStandard.objects.filter(program=program).update(amount=F("amount") + 1)
+
+        def listed():
+            report = precision_report(clerks["preparer"], program, county["term"], limit=3)
+            return report.counts["amount"], [(f.student.pk, f.detail) for f in report.findings["amount"]]
+
+        by_keys = listed()
+        monkeypatch.setattr(precision, "KEYS_FIRST", 2)
+        assert listed() == by_keys
+        assert by_keys[0] == 5 and len(by_keys[1]) == 3
 
     def test_a_duplicate_is_resolved_under_any_of_its_records(self, county, program, clerks):
         batch = DisbursementBatch.objects.create(
