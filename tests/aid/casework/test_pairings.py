@@ -12,11 +12,12 @@ from django.utils import timezone
 from openpyxl import Workbook
 
 from aid.casework import services, teacher_import
-from aid.casework.models import Pairing
+from aid.casework.models import Pairing, PolicyCheck
 from students.choices import Role
 from students.models import User
 from tests.exports import exported_rows
 from tests.factories import (
+    AidProgramFactory,
     BureauAdminFactory,
     HomeVisitFactory,
     PairingFactory,
@@ -403,13 +404,22 @@ class TestHomePage:
         paired = PairingFactory(student=StudentFactory(school=school))
         PairingFactory(student=StudentFactory(school=other_school))
         User.objects.filter(pk=paired.teacher_id).update(is_active=False)
-        HomeVisitFactory(student=paired.student, visited_on=days_ago(3), dropout_risk="high")
-        HomeVisitFactory(student=paired.student, visited_on=term.starts_on - datetime.timedelta(days=1), dropout_risk="high")
+        this_term = HomeVisitFactory(student=paired.student, visited_on=days_ago(3), dropout_risk="high")
+        before = HomeVisitFactory(
+            student=paired.student, visited_on=term.starts_on - datetime.timedelta(days=1), dropout_risk="high"
+        )
+        program, other_program = AidProgramFactory(), AidProgramFactory()
+        # Two undelivered policies on one visit of the term: one visit to follow up.
+        for visit, undelivered in ((this_term, program), (this_term, other_program), (before, program)):
+            PolicyCheck.objects.create(visit=visit, program=undelivered, delivered=False, reason="未到账")
+        HomeVisitFactory(student=paired.student, visited_on=days_ago(2)).policy_checks.create(
+            program=program, delivered=True
+        )
         response = client_for(bureau_admin).get(reverse("home"))
         casework = response.context["casework"]
         assert casework["unpaired_by_school"] == [{"school_id": school.pk, "school__name": school.name, "count": 2}]
         assert casework["reassignment_count"] == 1
-        assert casework["alerts"] == {"high_risk": 1, "policy_not_delivered": 0}
+        assert casework["alerts"] == {"high_risk": 1, "policy_not_delivered": 1}
         board = response.context["board"]
         assert (board.visited, board.total) == (1, 4)
         page = response.content.decode()
