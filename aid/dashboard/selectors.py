@@ -6,7 +6,7 @@ The precision findings are counted per program that has payments this term (a ha
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, Exists, Min, OuterRef, Q, Sum
+from django.db.models import Count, Exists, Min, OuterRef, Q
 from django.utils import timezone
 
 from aid.casework import tallies
@@ -18,8 +18,8 @@ from aid.casework.models import (
 )
 from aid.dropout.models import DropoutCase
 from aid.reference.models import AidProgram, Term
-from aid.subsidies.models import DisbursementLine
 from aid.subsidies.precision import open_findings_count
+from aid.subsidies.tallies import money_by_program
 from aid.supervision.models import Rectification
 from common.figures import percent
 from students.choices import IN_SCHOOL_STATUSES, Stage, Status
@@ -138,19 +138,7 @@ def stage_status_matrix(counts):
 def money_this_term(user, term):
     """Planned and paid amounts per program this term (Decimal sums in the database), with
     the open precision findings of each program, as its precision page counts them."""
-    rows = (
-        DisbursementLine.objects.visible_to(user)
-        .counting()
-        .filter(term=term)
-        .values("program_id", "program__name")
-        .annotate(
-            planned=Sum("amount"),
-            paid=Sum("amount", filter=Q(status=DisbursementLine.Status.PAID)),
-            planned_count=Count("pk"),
-            paid_count=Count("pk", filter=Q(status=DisbursementLine.Status.PAID)),
-        )
-        .order_by("program__name")
-    )
+    rows = money_by_program(user, term)
     money = [
         ProgramMoney(
             program_id=row["program_id"], name=row["program__name"], planned=row["planned"],

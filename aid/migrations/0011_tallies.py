@@ -5,9 +5,10 @@ from django.conf import settings
 from django.db import migrations, models
 
 
-# The tallies' triggers (aid.casework.tallies). Each statement on the students, pairings,
-# visits or terms adds to the tallies what it changed: the figures before and after differ
-# only in the rows the statement wrote, seen against the other tables as they stand.
+# The tallies' triggers (aid.casework.tallies, aid.subsidies.tallies). Each statement on the
+# students, pairings, visits, terms or payment lines adds to the tallies what it changed: the
+# figures before and after differ only in the rows the statement wrote, seen against the
+# other tables as they stand.
 #
 # Concurrent transactions: the additions commute (an upsert takes the tally row's lock).
 # What a trigger reads of another table is made safe by the student's row lock: a pairing's
@@ -135,7 +136,11 @@ TERMS_REDATED = (
 RECOUNT_ALL = """
 CREATE OR REPLACE FUNCTION aid_recount_tallies() RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-    LOCK TABLE students_student, aid_pairing, aid_homevisit, aid_term IN SHARE MODE;
+    LOCK TABLE students_student, aid_pairing, aid_homevisit, aid_term, aid_disbursementline IN SHARE MODE;
+    DELETE FROM aid_linetally;
+    INSERT INTO aid_linetally (term_id, program_id, school_id, status, lines, amount)
+    SELECT term_id, program_id, school_id, status, count(*), sum(amount) FROM aid_disbursementline
+    GROUP BY term_id, program_id, school_id, status;
     DELETE FROM aid_rostertally;
     DELETE FROM aid_visittally;
     DELETE FROM aid_teachertally;
@@ -150,6 +155,22 @@ BEGIN
 ) + """
 END $$;
 """
+
+# Lines: what the rows `{rows}` add, times {sign}; a line's key and amount are its own.
+LINES = """
+    INSERT INTO aid_linetally AS t (term_id, program_id, school_id, status, lines, amount)
+    SELECT term_id, program_id, school_id, status, {sign} * count(*), {sign} * sum(amount) FROM {rows}
+    GROUP BY term_id, program_id, school_id, status
+    ORDER BY term_id, program_id, school_id, status
+    ON CONFLICT (term_id, program_id, school_id, status) DO UPDATE
+    SET lines = t.lines + EXCLUDED.lines, amount = t.amount + EXCLUDED.amount;"""
+# An UPDATE's lines whose key or amount changed, as they were or are.
+LINES_CHANGED = (
+    "(SELECT {side}.* FROM old_rows JOIN new_rows ON new_rows.id = old_rows.id"
+    " WHERE (old_rows.term_id, old_rows.program_id, old_rows.school_id, old_rows.status, old_rows.amount)"
+    " IS DISTINCT FROM (new_rows.term_id, new_rows.program_id, new_rows.school_id, new_rows.status,"
+    " new_rows.amount)) AS changed"
+)
 
 # (table, operation, body); a TRUNCATE's body empties what the table's rows made.
 TRIGGERS = [
@@ -183,6 +204,11 @@ TRIGGERS = [
      + RECOUNT_TERMS.format(terms=TERMS_REDATED) + " END IF;"),
     ("aid_term", "DELETE", LOCK_VISITORS + " DELETE FROM aid_visittally WHERE term_id IN (SELECT id FROM old_rows);"),
     ("aid_term", "TRUNCATE", "DELETE FROM aid_visittally;"),
+    ("aid_disbursementline", "INSERT", LINES.format(rows="new_rows", sign=1)),
+    ("aid_disbursementline", "UPDATE", LINES.format(rows=LINES_CHANGED.format(side="old_rows"), sign=-1)
+     + LINES.format(rows=LINES_CHANGED.format(side="new_rows"), sign=1)),
+    ("aid_disbursementline", "DELETE", LINES.format(rows="old_rows", sign=-1)),
+    ("aid_disbursementline", "TRUNCATE", "DELETE FROM aid_linetally;"),
 ]
 TRANSITION_TABLES = {
     "INSERT": "REFERENCING NEW TABLE AS new_rows",
@@ -288,6 +314,23 @@ class Migration(migrations.Migration):
                 'verbose_name': 'pairings tally',
                 'verbose_name_plural': 'pairings tallies',
                 'constraints': [models.UniqueConstraint(fields=('school', 'teacher'), name='teacher_tally_key')],
+            },
+        ),
+        migrations.CreateModel(
+            name='LineTally',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('status', models.CharField(max_length=10)),
+                ('lines', models.IntegerField()),
+                ('amount', models.DecimalField(decimal_places=2, max_digits=16)),
+                ('program', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='aid.aidprogram')),
+                ('school', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='students.school')),
+                ('term', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='aid.term')),
+            ],
+            options={
+                'verbose_name': 'lines tally',
+                'verbose_name_plural': 'lines tallies',
+                'constraints': [models.UniqueConstraint(fields=('term', 'program', 'school', 'status'), name='line_tally_key')],
             },
         ),
         migrations.RunPython(install_and_count, uninstall),
