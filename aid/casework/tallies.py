@@ -20,9 +20,10 @@ from django.db.models import F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
-from common import bulk_writes
 from aid.casework.models import Pairing
+from common import bulk_writes
 from students.models import School, schools_seen_whole
+
 
 class RosterTally(models.Model):
     """The students on the roster of a school, stage and status, and how many of them have
@@ -89,6 +90,8 @@ class TeacherTally(models.Model):
 
 
 def kept_by_triggers(using="default"):
+    """Whether triggers keep the tallies on this database: on PostgreSQL (the SQLite demo
+    has none)."""
     return connections[using].vendor == "postgresql"
 
 
