@@ -26,7 +26,7 @@ from common.excel import (
     write_header,
     write_title,
 )
-from students.models import School, Student, schools_seen_whole
+from students.models import School, Student
 
 
 def visited_in(term):
@@ -147,8 +147,8 @@ def roster_counts(students, term):
 def roster_counts_for(user, term):
     """roster_counts of the students the user sees: from the tallies where triggers keep
     them and the user sees whole schools, else counted from the rows."""
-    schools = schools_seen_whole(user)
-    if schools is not None and tallies.kept_by_triggers(schools.db):
+    schools = tallies.tallied_scope(user)
+    if schools is not None:
         return [RosterCount(*row) for row in tallies.tallied_counts(schools, term)]
     return roster_counts(Student.objects.visible_to(user), term)
 

@@ -95,6 +95,14 @@ def kept_by_triggers(using="default"):
     return connections[using].vendor == "postgresql"
 
 
+def tallied_scope(user):
+    """The schools whose tallies make the user's figures, or None where they are counted
+    from the rows: for a teacher (who sees the students paired with them, not whole
+    schools) and where no trigger keeps the tallies."""
+    schools = schools_seen_whole(user)
+    return schools if schools is not None and kept_by_triggers(schools.db) else None
+
+
 def tallied_counts(schools, term):
     """(school_id, stage, status, students, paired, visited) of the schools' roster, from
     the tallies: one query, a few rows per school."""
@@ -114,8 +122,8 @@ def tallied_counts(schools, term):
 def reassignment_count(user):
     """How many of the pairings the user sees need another teacher (the rule of
     PairingQuerySet.needing_reassignment, applied to the tally's few rows)."""
-    schools = schools_seen_whole(user)
-    if schools is None or not kept_by_triggers(schools.db):
+    schools = tallied_scope(user)
+    if schools is None:
         return Pairing.objects.visible_to(user).needing_reassignment().count()
     return (
         TeacherTally.objects.using(schools.db)

@@ -52,10 +52,11 @@ STUDENTS_ROSTER = ADD_TO_ROSTER.format(
     delta="SELECT r.school_id, r.stage, r.status, {sign} AS students, {sign} * " + PAIRED + " AS paired"
     " FROM {rows} r WHERE r.left_roster_on IS NULL"
 )
+# ... and in the terms `{terms}` (id, starts_on, ends_on) they were visited in.
 STUDENTS_VISITS = ADD_TO_VISITS.format(
     delta="SELECT DISTINCT t.id AS term_id, r.id, r.school_id, r.stage, r.status, {sign} AS visited"
     " FROM {rows} r JOIN aid_homevisit v ON v.student_id = r.id"
-    " JOIN aid_term t ON v.visited_on BETWEEN t.starts_on AND t.ends_on WHERE r.left_roster_on IS NULL"
+    " JOIN {terms} t ON v.visited_on BETWEEN t.starts_on AND t.ends_on WHERE r.left_roster_on IS NULL"
 )
 # An UPDATE's rows whose school, stage, status or place on the roster changed, as they were
 # ({side} old_rows) or are (new_rows).
@@ -64,8 +65,6 @@ MOVED = (
     " WHERE (old_rows.school_id, old_rows.stage, old_rows.status, old_rows.left_roster_on IS NULL)"
     " IS DISTINCT FROM (new_rows.school_id, new_rows.stage, new_rows.status, new_rows.left_roster_on IS NULL))"
 )
-
-
 STUDENTS_TEACHERS = ADD_TO_TEACHERS.format(
     delta="SELECT r.school_id, p.teacher_id, {sign} AS pairings FROM {rows} r"
     " JOIN aid_pairing p ON p.student_id = r.id AND p.ended_on IS NULL"
@@ -74,7 +73,8 @@ STUDENTS_TEACHERS = ADD_TO_TEACHERS.format(
 
 def students(rows, sign):
     return "".join(
-        part.format(rows=rows, sign=sign) for part in (STUDENTS_ROSTER, STUDENTS_VISITS, STUDENTS_TEACHERS)
+        part.format(rows=rows, sign=sign, terms="aid_term")
+        for part in (STUDENTS_ROSTER, STUDENTS_VISITS, STUDENTS_TEACHERS)
     )
 
 
@@ -120,41 +120,14 @@ VISIT_MOVED = (
     " WHERE (old_rows.student_id, old_rows.visited_on) IS DISTINCT FROM (new_rows.student_id, new_rows.visited_on)"
 )
 
-# Terms: recount the terms `{terms}` (id, starts_on, ends_on) with their visitors' writes held.
+# Terms: count again the visited students of the terms `{terms}`, with their visitors'
+# writes held.
 LOCK_VISITORS = "LOCK TABLE students_student, aid_homevisit IN SHARE MODE;"
-RECOUNT_TERMS = """
-    INSERT INTO aid_visittally (term_id, school_id, stage, status, visited)
-    SELECT t.id, s.school_id, s.stage, s.status, count(DISTINCT s.id) FROM {terms} t
-    JOIN aid_homevisit v ON v.visited_on BETWEEN t.starts_on AND t.ends_on
-    JOIN students_student s ON s.id = v.student_id
-    WHERE s.left_roster_on IS NULL GROUP BY t.id, s.school_id, s.stage, s.status;"""
+RECOUNT_TERMS = STUDENTS_VISITS.format(rows="students_student", sign=1, terms="{terms}")
 TERMS_REDATED = (
     "(SELECT new_rows.* FROM old_rows JOIN new_rows ON new_rows.id = old_rows.id"
     " WHERE (old_rows.starts_on, old_rows.ends_on) IS DISTINCT FROM (new_rows.starts_on, new_rows.ends_on))"
 )
-
-RECOUNT_ALL = """
-CREATE OR REPLACE FUNCTION aid_recount_tallies() RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-    LOCK TABLE students_student, aid_pairing, aid_homevisit, aid_term, aid_disbursementline IN SHARE MODE;
-    DELETE FROM aid_linetally;
-    INSERT INTO aid_linetally (term_id, program_id, school_id, status, lines, amount)
-    SELECT term_id, program_id, school_id, status, count(*), sum(amount) FROM aid_disbursementline
-    GROUP BY term_id, program_id, school_id, status;
-    DELETE FROM aid_rostertally;
-    DELETE FROM aid_visittally;
-    DELETE FROM aid_teachertally;
-    INSERT INTO aid_teachertally (school_id, teacher_id, pairings)
-    SELECT s.school_id, p.teacher_id, count(*) FROM aid_pairing p JOIN students_student s ON s.id = p.student_id
-    WHERE p.ended_on IS NULL GROUP BY s.school_id, p.teacher_id;
-    INSERT INTO aid_rostertally (school_id, stage, status, students, paired)
-    SELECT s.school_id, s.stage, s.status, count(*), count(p.student_id) FROM students_student s
-    LEFT JOIN aid_pairing p ON p.student_id = s.id AND p.ended_on IS NULL
-    WHERE s.left_roster_on IS NULL GROUP BY s.school_id, s.stage, s.status;""" + RECOUNT_TERMS.format(
-    terms="aid_term"
-) + """
-END $$;
-"""
 
 # Lines: what the rows `{rows}` add, times {sign}; a line's key and amount are its own.
 LINES = """
@@ -170,6 +143,17 @@ LINES_CHANGED = (
     " WHERE (old_rows.term_id, old_rows.program_id, old_rows.school_id, old_rows.status, old_rows.amount)"
     " IS DISTINCT FROM (new_rows.term_id, new_rows.program_id, new_rows.school_id, new_rows.status,"
     " new_rows.amount)) AS changed"
+)
+
+# Every tally counted again: every student and line added as if just inserted, by the
+# triggers' own rules.
+RECOUNT_ALL = (
+    "CREATE OR REPLACE FUNCTION aid_recount_tallies() RETURNS void LANGUAGE plpgsql AS $$\nBEGIN\n"
+    "    LOCK TABLE students_student, aid_pairing, aid_homevisit, aid_term, aid_disbursementline IN SHARE MODE;\n"
+    "    DELETE FROM aid_rostertally; DELETE FROM aid_visittally; DELETE FROM aid_teachertally;"
+    " DELETE FROM aid_linetally;"
+    + students("students_student", "1") + LINES.format(rows="aid_disbursementline", sign=1)
+    + "\nEND $$;"
 )
 
 # (table, operation, body); a TRUNCATE's body empties what the table's rows made.
@@ -258,7 +242,6 @@ def uninstall(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         for statement in uninstall_sql():
             schema_editor.execute(statement)
-
 
 
 class Migration(migrations.Migration):

@@ -10,10 +10,10 @@ from django.db.models import Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
-from aid.casework.tallies import kept_by_triggers
+from aid.casework.tallies import tallied_scope
 from aid.reference.models import AidProgram, Term
 from aid.subsidies.models import DisbursementLine
-from students.models import School, schools_seen_whole
+from students.models import School
 
 
 class LineTally(models.Model):
@@ -45,8 +45,8 @@ def money_by_program(user, term):
     DisbursementLineQuerySet.counting has them: all but the removed). From the tallies
     where the user sees whole schools; a teacher's are summed from their students' lines."""
     paid = Q(status=DisbursementLine.Status.PAID)
-    schools = schools_seen_whole(user)
-    if schools is not None and kept_by_triggers(schools.db):
+    schools = tallied_scope(user)
+    if schools is not None:
         rows = (
             LineTally.objects.using(schools.db)
             .filter(school__in=schools, term=term, lines__gt=0)
