@@ -81,6 +81,10 @@ def replica_alias(streaming_replica):
     primary = connections["default"].settings_dict
     connections.settings[replicas.REPLICA] = {
         **primary, **streaming_replica, "TEST": {**primary["TEST"], "MIRROR": "default"},
+        # A read that waits on a lock the replay holds fails in seconds, not at the test's timeout.
+        "OPTIONS": {
+            **primary["OPTIONS"], "options": f"{primary['OPTIONS'].get('options', '')} -c lock_timeout=10s",
+        },
     }
     try:
         yield replicas.REPLICA
@@ -101,13 +105,39 @@ def replica(replica_alias):
 
 
 def pause_replay(replica):
+    """Pause the replica's replay where no replayed transaction holds a lock, and wait.
+
+    The pause takes effect at the next WAL record the replica would replay, so each wait
+    writes one on the primary: an idle primary might write none. A pause between a
+    transaction's exclusive lock and its commit (a TRUNCATE, autovacuum shortening a table)
+    would keep that lock on the replica and block every read of its table, so such a pause
+    is resumed and taken again.
+    """
+    deadline = time.monotonic() + 30
     with replica.cursor() as cursor:
-        cursor.execute("SELECT pg_wal_replay_pause()")
-        while True:  # the pause takes effect at the next record it would replay
-            cursor.execute("SELECT pg_get_wal_replay_pause_state()")
-            if cursor.fetchone()[0] == "paused":
+        while time.monotonic() < deadline:
+            cursor.execute("SELECT pg_wal_replay_pause()")
+            if wait_for_the_pause(cursor, deadline) and not replayed_exclusive_locks(cursor):
                 return
-            time.sleep(0.05)
+            cursor.execute("SELECT pg_wal_replay_resume()")
+    raise AssertionError("the replica did not pause without a replayed lock within 30 s")
+
+
+def wait_for_the_pause(cursor, deadline):
+    while time.monotonic() < deadline:
+        cursor.execute("SELECT pg_get_wal_replay_pause_state()")
+        if cursor.fetchone()[0] == "paused":
+            return True
+        with connections["default"].cursor() as primary:
+            primary.execute("SELECT pg_logical_emit_message(false, 'aid-test', 'pause')")
+        time.sleep(0.05)
+    return False
+
+
+def replayed_exclusive_locks(cursor):
+    """The exclusive locks the replica's replay holds for transactions it has not finished."""
+    cursor.execute("SELECT count(*) FROM pg_locks WHERE mode = 'AccessExclusiveLock'")
+    return cursor.fetchone()[0]
 
 
 def resume_and_catch_up(replica):
