@@ -532,6 +532,9 @@ class Student(models.Model):
             # Counting a scope's roster reads this narrow index alone.
             models.Index(fields=["school"], condition=Q(left_roster_on__isnull=True), name="student_on_roster_school"),
             models.Index(Upper("student_number"), name="student_number_upper"),
+            # The students who left the roster, a few in a hundred: the precision check of
+            # lines paid to them reads these alone instead of every student.
+            models.Index(fields=["id"], condition=Q(left_roster_on__isnull=False), name="student_off_roster"),
         ]
         triggers = ID_NUMBER_COUNT_TRIGGERS
 

@@ -215,6 +215,12 @@ class PrecisionChecks:
             Q(student_id__in=Student.history.filter(history_date__gt=since).values("id"))
             | Q(student_id__in=Student.objects.filter(household_id__in=changed_households).values("id"))
         )
+        # By their keys first, as _first_lines does: PostgreSQL cannot foresee how few lines
+        # the history picks, and would join every student to them (300 lines of a program
+        # with 34,000: 100 ms, against 5 ms by their keys).
+        keys = list(candidates.values_list("pk", flat=True)[: KEYS_FIRST + 1])
+        if len(keys) <= KEYS_FIRST:
+            candidates = DisbursementLine.objects.filter(pk__in=keys)
         return candidates.exclude(unchanged_since_payment())
 
     def reasons(self, record):
@@ -349,7 +355,7 @@ def _line_order(line):
 def records_on_payment_dates(lines):
     """[(line, record)] for a queryset of paid lines: the student's history record in force at
     the end of the line's payment day, with its household's record in force then (None if the
-    student was not registered then). Four queries for any number of lines (one for none):
+    student was not registered then). Four queries for any number of lines (one at most for none):
     the lines are picked by their keys first, as the query that finds them joined to the
     students, schools and households would hash whole tables for a few dozen lines."""
     ids = list(lines.values_list("pk", flat=True))

@@ -366,9 +366,13 @@ class TestPrecisionChecksInTheDatabase:
             status="paid", paid_on=paid_on,
         )
 
+    @pytest.mark.parametrize("keys_first", [precision.KEYS_FIRST, 1])
     def test_a_paid_line_is_judged_on_the_payment_day_whether_or_not_the_record_changed_since(
-        self, county, program, clerks
+        self, county, program, clerks, keys_first, monkeypatch
     ):
+        """With two lines whose records changed since: picked by their keys, and (more than
+        KEYS_FIRST of them) by the history itself."""
+        monkeypatch.setattr(precision, "KEYS_FIRST", keys_first)
         batch = DisbursementBatch.objects.create(
             program=program, term=county["term"], region=county["county"], prepared_by=clerks["preparer"]
         )
