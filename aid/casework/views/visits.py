@@ -13,7 +13,7 @@ from django.utils.html import format_html
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.generic import DetailView, TemplateView
+from django.views.generic import DetailView, ListView, TemplateView
 from django_filters.views import FilterView
 
 from aid.casework import services
@@ -32,35 +32,34 @@ from students.permissions import ADD, CHANGE, EXPORT, VIEW
 from students.views.base import ExcelExportMixin, StaffViewMixin
 from students.views.registry import history_entries
 
-class MyStudentsView(StaffViewMixin, TemplateView):
-    """A teacher's start page on the phone: their students, those due for a visit first."""
+class MyStudentsView(StaffViewMixin, ListView):
+    """A teacher's start page on the phone: their students, those due for a visit first, a
+    phone's screenful at a time (a class teacher may be responsible for a whole class)."""
 
     permission = (VIEW, Student)
-
     template_name = "aid/my_students.html"
+    context_object_name = "students"
+    paginate_by = 25
 
     def get(self, request, *args, **kwargs):
         if request.user.role != Role.TEACHER:
             return redirect("students:student_list")  # for others it would be the county
         return super().get(request, *args, **kwargs)
 
+    def get_queryset(self):
+        self.today = timezone.localdate()
+        self.term = Term.objects.current(self.today)
+        return with_visit_status(
+            Student.objects.visible_to(self.request.user).on_roster(), self.term, self.today
+        ).select_related("household").order_by("-due", "name", "pk")
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        today = timezone.localdate()
-        term = Term.objects.current(today)
-        students = list(
-            with_visit_status(
-                Student.objects.visible_to(self.request.user).on_roster(), term, today
-            )
-            .select_related("household")
-            .order_by("-due", "name", "pk")
-        )
         context.update(
-            term=term,
-            students=students,
-            due_count=sum(1 for student in students if student.due),
+            term=self.term,
+            due_count=self.object_list.filter(due=True).count(),
             interval_days=VISIT_INTERVAL_WITHOUT_TERM.days,
-            worklists=worklists_for(self.request.user, today=today),
+            worklists=worklists_for(self.request.user, today=self.today),
         )
         return context
 

@@ -207,10 +207,33 @@ def test_my_students_takes_a_fixed_number_of_queries(
         PairingFactory(teacher=teacher, student=student)
         HomeVisitFactory(student=student, visited_on=TODAY - DAY)
     client = client_for(teacher)
-    # session, user, term, the list, the top bar; the work lists: the term, two lists of two
-    with django_assert_max_num_queries(10):
+    # session, user, term, the count, the page, the due count, the top bar; the work lists:
+    # the term, two lists of two
+    with django_assert_max_num_queries(12):
         response = client.get(reverse("aid:my_students"))
-    assert len(response.context["students"]) == size
+    assert len(response.context["students"]) == min(size, 25)
+    assert response.context["paginator"].count == size
+
+
+def test_my_students_pages_keep_the_due_first_and_count_them_all(client_for, teacher, school, term):
+    """A class teacher with 30 pupils: 25 on the first page, the due ones first, and the
+    summary counts every due pupil, not only the page's."""
+    names = [f"学生{n:02d}" for n in range(30)]
+    for n, name in enumerate(names):
+        student = PairingFactory(teacher=teacher, student=StudentFactory(school=school, name=name)).student
+        if n % 3 == 0:  # 10 visited this term, the other 20 due
+            HomeVisitFactory(student=student, visited_on=TODAY - DAY)
+    due = [name for n, name in enumerate(names) if n % 3]
+    visited = [name for n, name in enumerate(names) if n % 3 == 0]
+    client = client_for(teacher)
+
+    first = client.get(reverse("aid:my_students"))
+    second = client.get(reverse("aid:my_students"), {"page": 2})
+
+    assert [s.name for s in first.context["students"]] == due + visited[:5]
+    assert [s.name for s in second.context["students"]] == visited[5:]
+    assert first.context["due_count"] == second.context["due_count"] == 20
+    assert "第 1 页，共 2 页" in first.content.decode()
 
 
 @pytest.mark.parametrize("user_factory", [BureauAdminFactory, SchoolAdminFactory, ViewerFactory])
