@@ -3,6 +3,9 @@
 Every model that reaches a user has a QuerySet with `visible_to(user)`; views, exports
 and form choices start from it, so a record outside the user's scope is never shown.
 """
+import functools
+import operator
+
 import pgtrigger
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
@@ -451,18 +454,27 @@ class StudentQuerySet(models.QuerySet):
         text = idnumber.normalize(text)
         if not text:
             return self
-        name_matches = Q(name__icontains=text)
-        if connections[self.db].vendor == "postgresql":
-            name_matches &= Q(DataContains(NameGrams("name"), Value(search_grams(text), output_field=GRAMS)))
-        condition = name_matches
         looks_like_id_ending = text[:-1].isdigit() and (text[-1].isdigit() or text[-1] == "X")
         id_ends_with = Q(id_number_reversed__startswith=text[::-1])
+        numbers = []
         if full_numbers:
-            condition |= Q(student_number__iexact=text)
+            numbers.append(Q(student_number__iexact=text))
             if len(text) >= masking.VISIBLE_ID_ENDING and looks_like_id_ending:
-                condition |= id_ends_with
+                numbers.append(id_ends_with)
         elif len(text) == masking.VISIBLE_ID_ENDING and looks_like_id_ending:
-            condition |= id_ends_with
+            numbers.append(id_ends_with)
+
+        def or_a_number(name_condition):
+            return functools.reduce(operator.or_, numbers, name_condition)
+
+        condition = or_a_number(Q(name__icontains=text))
+        if connections[self.db].vendor == "postgresql":
+            # (grams or a number) and (contains or a number): the same rows as (grams and
+            # contains) or a number, but its first half is then exactly the indexes'
+            # condition, and PostgreSQL does not compute each candidate's grams again to
+            # filter it (a common two-character name: 23 -> 9 ms in 200,000 students).
+            grams = Q(DataContains(NameGrams("name"), Value(search_grams(text), output_field=GRAMS)))
+            condition = or_a_number(grams) & condition
         return self.alias(id_number_reversed=Reverse("id_number")).filter(condition)
 
 
