@@ -3,13 +3,13 @@
 Each list is counted and shows its oldest items first, each a link to the page where the
 thing is done. The selection rules are the domain packages' own (QuerySet methods and
 selection functions, scoped by `visible_to`); this module only picks the lists of a role
-and turns rows into links. Two queries a list (its count and its oldest items), whatever
-the size of the county.
+and turns rows into links. One query a list (its oldest items, with the count of them
+all), whatever the size of the county.
 """
 import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import Count, F, Min, OuterRef, Subquery
+from django.db.models import Count, F, Min, OuterRef, Subquery, Window
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -82,10 +82,16 @@ def worklists_for(user, *, open_findings=None, today=None):
 
 
 def listed(key, title, queryset, item, all_url=""):
-    """A WorkList of the queryset's count and its first SHOWN rows turned into WorkItems."""
-    count = queryset.count()
-    items = [item(row) for row in queryset[:SHOWN]] if count else []
-    return WorkList(key=key, title=str(title), count=count, items=items, all_url=all_url)
+    """A WorkList of the queryset's count and its first SHOWN rows turned into WorkItems.
+
+    One query: the count comes with the first rows, as a window over the whole selection
+    (COUNT(*) OVER ()), where a count and then the first rows would make the database
+    select everything twice (teachers with overdue visits in a county: 2 x 30 ms)."""
+    if queryset.query.distinct:
+        raise ValueError("a work list's count is taken before DISTINCT: select without it")
+    rows = list(queryset.annotate(listed_count=Window(Count("*")))[:SHOWN])
+    count = (rows[0]["listed_count"] if isinstance(rows[0], dict) else rows[0].listed_count) if rows else 0
+    return WorkList(key=key, title=str(title), count=count, items=[item(row) for row in rows], all_url=all_url)
 
 
 def on(day):

@@ -208,8 +208,8 @@ def test_my_students_takes_a_fixed_number_of_queries(
         HomeVisitFactory(student=student, visited_on=TODAY - DAY)
     client = client_for(teacher)
     # session, user, term, the count, the page, the due count, the top bar; the work lists:
-    # the term, two lists of two
-    with django_assert_max_num_queries(12):
+    # the term, two lists of one
+    with django_assert_max_num_queries(10):
         response = client.get(reverse("aid:my_students"))
     assert len(response.context["students"]) == min(size, 25)
     assert response.context["paginator"].count == size

@@ -256,3 +256,39 @@ def test_every_demo_login_has_something_to_do(monkeypatch):
         items = [item for worklist in response.context["worklists"] for item in worklist.items]
         assert items, f"{username} has nothing on its work list"
         assert client.get(items[0].url).status_code == 200, (username, items[0].url)
+
+
+@pytest.mark.today(TODAY)
+def test_a_list_counts_all_its_rows_and_shows_the_oldest_five(client_for, county):
+    """The count is of the whole selection, with only SHOWN rows made: for a list of
+    students and for a list of teachers grouped from their pairings."""
+    from aid.dashboard.worklists import SHOWN
+
+    school = county["primary"]
+    unpaired = [StudentFactory(school=school) for _n in range(SHOWN + 2)]
+    late = [
+        PairingFactory(student=StudentFactory(school=school), teacher=TeacherFactory(school=school))
+        for _n in range(SHOWN + 1)
+    ]
+    for days, pairing in enumerate(late, start=1):
+        HomeVisitFactory(student=pairing.student, author=pairing.teacher, visited_on=today() - 30 * DAY,
+                         next_visit_on=today() - days * DAY)
+
+    lists = worklists(client_for(SchoolAdminFactory(school=school)))
+
+    assert lists["unpaired"].count == SHOWN + 2 and len(lists["unpaired"].items) == SHOWN
+    assert {item.url for item in lists["unpaired"].items} <= {
+        reverse("aid:pairing_assign", args=[student.pk]) for student in unpaired
+    }
+    assert lists["teachers"].count == SHOWN + 1 and len(lists["teachers"].items) == SHOWN
+    oldest_first = [pairing.teacher.username for pairing in reversed(late)][:SHOWN]
+    assert [item.url.rsplit("=", 1)[1] for item in lists["teachers"].items] == oldest_first
+
+
+def test_a_list_refuses_a_selection_with_distinct(county):
+    """DISTINCT comes after the window that counts the rows: such a count would be wrong."""
+    from aid.dashboard.worklists import listed
+    from students.models import Student
+
+    with pytest.raises(ValueError):
+        listed("students", "学生", Student.objects.distinct(), lambda student: student)
