@@ -181,9 +181,13 @@ class PrecisionChecks:
             return Q(amount_reason="") & ~Q(Exists(standard))
         if kind == Kind.OFF_ROSTER:
             return Q(status=DisbursementLine.Status.PAID, student__left_roster_on__isnull=False)
-        # 错发: not eligible on the payment date (today for unpaid lines), where the record
-        # then is the record now; the changed ones are checked in Python.
-        return self.fails_now() & (Q(paid_on__isnull=True) | unchanged_since_payment())
+        # 错发: not eligible on the payment date (today for unpaid lines). Where the record
+        # then is the record now the database checks it; the lines whose records changed
+        # since their payment are checked in Python (changed_ineligible) and left out here
+        # by their keys, so that the database does not look up the history of every line.
+        if self.changed_lines:
+            return self.fails_now() & ~Q(pk__in=self.changed_lines)
+        return self.fails_now()
 
     def fails_now(self):
         failed = Q(student__left_roster_on__isnull=False)
@@ -195,8 +199,13 @@ class PrecisionChecks:
     def changed_ineligible(self):
         """The paid lines in scope whose student or household changed after the payment and
         that were not eligible on the payment day, with the reasons: [(line, reasons)]."""
-        as_paid = records_on_payment_dates(self.changed_since_payment())
+        as_paid = records_on_payment_dates(self.changed_lines)
         return [(line, reasons) for line, record in as_paid if (reasons := self.reasons(record))]
+
+    @cached_property
+    def changed_lines(self):
+        """The keys of changed_since_payment's lines."""
+        return list(self.changed_since_payment().values_list("pk", flat=True))
 
     def changed_since_payment(self):
         """The paid lines in scope whose record on the payment day may not be the record now.
@@ -352,13 +361,12 @@ def _line_order(line):
     return (line.school.name, line.student.name)
 
 
-def records_on_payment_dates(lines):
-    """[(line, record)] for a queryset of paid lines: the student's history record in force at
+def records_on_payment_dates(ids):
+    """[(line, record)] for the keys of paid lines: the student's history record in force at
     the end of the line's payment day, with its household's record in force then (None if the
-    student was not registered then). Four queries for any number of lines (one at most for none):
-    the lines are picked by their keys first, as the query that finds them joined to the
+    student was not registered then). Three queries for any number of lines, none for none.
+    The caller finds the keys first, as the query that finds the lines joined to the
     students, schools and households would hash whole tables for a few dozen lines."""
-    ids = list(lines.values_list("pk", flat=True))
     if not ids:
         return []
     found = list(DisbursementLine.objects.filter(pk__in=ids).select_related(*LINE_RELATED))
