@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name='student',
-            index=models.Index(fields=['school', 'stage', 'status', 'is_boarder'], include=('left_roster_on', 'household'), name='student_eligibility'),
+            index=models.Index(fields=['school', 'stage', 'status', 'is_boarder'], include=('left_roster_on', 'household', 'id'), name='student_eligibility'),
         ),
         migrations.RemoveIndex(
             model_name='student',
