@@ -113,24 +113,26 @@ def pause_replay(replica):
     would keep that lock on the replica and block every read of its table, so such a pause
     is resumed and taken again.
     """
-    deadline = time.monotonic() + 30
     with replica.cursor() as cursor:
-        while time.monotonic() < deadline:
+
+        def paused_without_a_replayed_lock():
             cursor.execute("SELECT pg_wal_replay_pause()")
-            if wait_for_the_pause(cursor, deadline) and not replayed_exclusive_locks(cursor):
-                return
+            if eventually(lambda: paused(cursor), seconds=10) and not replayed_exclusive_locks(cursor):
+                return True
             cursor.execute("SELECT pg_wal_replay_resume()")
-    raise AssertionError("the replica did not pause without a replayed lock within 30 s")
+            return False
+
+        if not eventually(paused_without_a_replayed_lock):
+            raise AssertionError("the replica did not pause without a replayed lock within 30 s")
 
 
-def wait_for_the_pause(cursor, deadline):
-    while time.monotonic() < deadline:
-        cursor.execute("SELECT pg_get_wal_replay_pause_state()")
-        if cursor.fetchone()[0] == "paused":
-            return True
-        with connections["default"].cursor() as primary:
-            primary.execute("SELECT pg_logical_emit_message(false, 'aid-test', 'pause')")
-        time.sleep(0.05)
+def paused(cursor):
+    """Whether the replay has paused; if not yet, a WAL record on the primary to pause at."""
+    cursor.execute("SELECT pg_get_wal_replay_pause_state()")
+    if cursor.fetchone()[0] == "paused":
+        return True
+    with connections["default"].cursor() as primary:
+        primary.execute("SELECT pg_logical_emit_message(false, 'aid-test', 'pause')")
     return False
 
 

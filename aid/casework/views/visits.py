@@ -44,11 +44,11 @@ class MyStudentsView(StaffViewMixin, ListView):
     def get(self, request, *args, **kwargs):
         if request.user.role != Role.TEACHER:
             return redirect("students:student_list")  # for others it would be the county
+        self.today = timezone.localdate()
+        self.term = Term.objects.current(self.today)
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        self.today = timezone.localdate()
-        self.term = Term.objects.current(self.today)
         return with_visit_status(
             Student.objects.visible_to(self.request.user).on_roster(), self.term, self.today
         ).select_related("household").order_by("-due", "name", "pk")
