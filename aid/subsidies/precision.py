@@ -186,7 +186,7 @@ class PrecisionChecks:
         # since their payment are checked in Python (changed_ineligible) and left out here
         # by their keys, so that the database does not look up the history of every line.
         if self.changed_lines:
-            return self.fails_now() & ~Q(pk__in=self.changed_lines)
+            return self.fails_now() & ~Q(pk__in=list(self.changed_lines))
         return self.fails_now()
 
     def fails_now(self):
@@ -197,15 +197,21 @@ class PrecisionChecks:
 
     @cached_property
     def changed_ineligible(self):
-        """The paid lines in scope whose student or household changed after the payment and
-        that were not eligible on the payment day, with the reasons: [(line, reasons)]."""
+        """{line key: (student id, reasons)} of the paid lines in scope whose student or
+        household changed after the payment and that were not eligible on the payment day."""
         as_paid = records_on_payment_dates(self.changed_lines)
-        return [(line, reasons) for line, record in as_paid if (reasons := self.reasons(record))]
+        return {
+            pk: (self.changed_lines[pk][0], reasons)
+            for pk, record in as_paid.items() if (reasons := self.reasons(record))
+        }
 
     @cached_property
     def changed_lines(self):
-        """The keys of changed_since_payment's lines."""
-        return list(self.changed_since_payment().values_list("pk", flat=True))
+        """{line key: (student id, payment day)} of changed_since_payment's lines: what
+        records_on_payment_dates needs, without making the lines (the home page only counts
+        them, and the lines with their student, school and household cost 1 ms each)."""
+        rows = self.changed_since_payment().order_by().values_list("pk", "student_id", "paid_on")
+        return {pk: (student_id, paid_on) for pk, student_id, paid_on in rows}
 
     def changed_since_payment(self):
         """The paid lines in scope whose record on the payment day may not be the record now.
@@ -227,7 +233,7 @@ class PrecisionChecks:
         # By their keys first, as _first_lines does: PostgreSQL cannot foresee how few lines
         # the history picks, and would join every student to them (300 lines of a program
         # with 34,000: 100 ms, against 5 ms by their keys).
-        keys = list(candidates.values_list("pk", flat=True)[: KEYS_FIRST + 1])
+        keys = list(candidates.order_by().values_list("pk", flat=True)[: KEYS_FIRST + 1])
         if len(keys) <= KEYS_FIRST:
             candidates = DisbursementLine.objects.filter(pk__in=keys)
         return candidates.exclude(unchanged_since_payment())
@@ -253,13 +259,15 @@ class PrecisionChecks:
         return queryset.filter(**{f"{key}__in": keys}) if resolved else queryset.exclude(**{f"{key}__in": keys})
 
     def changed_findings(self, kind, resolved):
-        """The findings of the lines checked in Python: [(line, reasons)]."""
+        """{line key: reasons} of the lines checked in Python that are open (or resolved)
+        findings of `kind`."""
         if kind != Kind.INELIGIBLE:
-            return []
-        return [
-            (line, reasons) for line, reasons in self.changed_ineligible
-            if (line.student_id in self.resolved_students[Kind.INELIGIBLE]) == resolved
-        ]
+            return {}
+        resolved_students = self.resolved_students[Kind.INELIGIBLE]
+        return {
+            pk: reasons for pk, (student_id, reasons) in self.changed_ineligible.items()
+            if (student_id in resolved_students) == resolved
+        }
 
     def count(self, kind, resolved=False):
         selection = self.selection(kind, resolved)
@@ -278,7 +286,10 @@ class PrecisionChecks:
         lines, count = _first_lines(selection, limit)
         found = [(line, self.line_reasons(kind, line)) for line in lines]
         changed = self.changed_findings(kind, resolved)
-        found = sorted(found + changed, key=lambda pair: _line_order(pair[0]))
+        if changed:
+            as_paid = DisbursementLine.objects.filter(pk__in=list(changed)).select_related(*LINE_RELATED)
+            found += [(line, changed[line.pk]) for line in as_paid]
+        found = sorted(found, key=lambda pair: _line_order(pair[0]))
         return count + len(changed), [
             Finding(kind, line.student, [line], self.describe(kind, line, reasons))
             for line, reasons in _first(found, limit)
@@ -361,27 +372,25 @@ def _line_order(line):
     return (line.school.name, line.student.name)
 
 
-def records_on_payment_dates(ids):
-    """[(line, record)] for the keys of paid lines: the student's history record in force at
-    the end of the line's payment day, with its household's record in force then (None if the
-    student was not registered then). Three queries for any number of lines, none for none.
-    The caller finds the keys first, as the query that finds the lines joined to the
-    students, schools and households would hash whole tables for a few dozen lines."""
-    if not ids:
-        return []
-    found = list(DisbursementLine.objects.filter(pk__in=ids).select_related(*LINE_RELATED))
-    students = histories(Student, {line.student_id for line in found})
+def records_on_payment_dates(paid):
+    """{line key: record} for paid lines given as {line key: (student id, payment day)}: the
+    student's history record in force at the end of the line's payment day, with its
+    household's record in force then (None if the student was not registered then). Two
+    queries for any number of lines, none for none."""
+    if not paid:
+        return {}
+    students = histories(Student, {student_id for student_id, _ in paid.values()})
     households = histories(Household, {r.household_id for records in students.values() for r in records if r.household_id})
-    as_paid = []
-    for line in found:
-        moment = end_of(line.paid_on)
-        record = in_force(students.get(line.student_id, []), moment)
+    as_paid = {}
+    for pk, (student_id, paid_on) in paid.items():
+        moment = end_of(paid_on)
+        record = in_force(students.get(student_id, []), moment)
         if record is not None:
             records = households.get(record.household_id, [])
             # A household recorded only after the payment: its first record is the best known.
             household = in_force(records, moment) or (records[0] if records else None)
             record.household = household.instance if household is not None else None
-        as_paid.append((line, record))
+        as_paid[pk] = record
     return as_paid
 
 
