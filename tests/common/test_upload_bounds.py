@@ -14,6 +14,7 @@ import pytest
 import xlwt
 from django.utils import translation
 
+from common import spreadsheets
 from common.spreadsheets import SpreadsheetRefused, read_table
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,6 +69,7 @@ import io, json, sys, time
 sys.path.insert(0, {str(ROOT)!r})
 from django.conf import settings
 settings.configure(USE_I18N=False)
+from common import spreadsheets
 from common.spreadsheets import SpreadsheetRefused, read_table
 data = sys.stdin.buffer.read()
 start = time.perf_counter()
@@ -102,14 +104,52 @@ def test_a_row_wider_than_the_bound_is_refused_and_one_at_it_is_read():
     assert len(table.rows[0].values) == 30
 
 
-def test_a_single_cell_far_to_the_right_is_refused():
-    assert refusal(workbook_with_sheet(b'<row r="1"><c r="XFD1"><v>1</v></c></row>')) == COLUMNS.format(200)
+@pytest.mark.parametrize(
+    "row",
+    [
+        b'<row r="1"><c r="XFD1"><v>1</v></c></row>',
+        b'<row r="1"><c s="0" r="XFD1"><v>1</v></c></row>',  # the reference not first
+        b"<row r='1'><c r='$XFD$1'><v>1</v></c></row>",
+        b'<x:row r="1"><x:c r="XFD1"><x:v>1</x:v></x:c></x:row>',  # a namespace prefix
+        b'<row r="1"><c r="A1"><v>1</v></c><c s="0" r="XFD1"><v>1</v></c></row>',  # one of two
+    ],
+)
+def test_a_single_cell_far_to_the_right_is_refused(row):
+    assert refusal(workbook_with_sheet(row)) == COLUMNS.format(200)
 
 
 def test_a_cell_far_down_and_right_is_refused_for_the_rectangle_it_spans():
     """A1 and GR1048576: two cells, but a reader lays out 200 × 1,048,576 of them."""
     sheet = b'<row r="1"><c r="A1"><v>1</v></c></row><row r="1048576"><c r="GR1048576"><v>1</v></c></row>'
     assert refusal(workbook_with_sheet(sheet)) == CELLS.format("2,000,000")
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="peak memory is read from /proc")
+def test_cells_without_references_far_down_are_refused_for_their_rectangle_fast_and_small():
+    """200 cells without references in row 1,048,576: a reader lays out 200 × 1,048,576 cells
+    (8 GB and 40 s before this was checked)."""
+    sheet = b'<row r="1"><c r="A1"><v>1</v></c></row><row r="1048576">' + b"<c><v>1</v></c>" * 200 + b"</row>"
+
+    measured = child_measure(workbook_with_sheet(sheet), {})
+
+    assert measured["message"] == CELLS.format("2,000,000")
+    assert measured["seconds"] < 2
+    assert measured["peak_mb"] < 300
+
+
+def test_rows_without_references_count_for_the_rectangle(monkeypatch):
+    """A row without a reference follows the one before: 99 empty rows, then 10 cells, lay
+    out 100 × 10 cells, refused before the workbook is parsed."""
+    rows = b"<row/>" * 99 + b"<row>" + b"<c><v>1</v></c>" * 10 + b"</row>"
+    workbook = workbook_with_sheet(rows)
+    table = read_table(io.BytesIO(workbook), "花名册.xlsx", max_cells=1000)
+    assert [(row.number, len(row.values)) for row in table.rows] == [(100, 10)]
+
+    def parse(*args):
+        raise AssertionError("parsed before the bounds were checked")
+
+    monkeypatch.setattr(spreadsheets.python_calamine.CalamineWorkbook, "from_filelike", parse)
+    assert refusal(workbook, max_cells=999) == CELLS.format(999)
 
 
 def test_the_total_of_cells_is_bounded():
