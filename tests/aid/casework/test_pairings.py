@@ -13,7 +13,7 @@ from openpyxl import Workbook
 
 from aid.casework import services, teacher_import
 from aid.casework.models import Pairing, PolicyCheck
-from students.choices import Role
+from students.choices import Role, Stage
 from students.models import User
 from tests.exports import exported_rows
 from tests.factories import (
@@ -304,6 +304,32 @@ class TestUnpairedList:
         StudentFactory(school=other_school, grade="P3", name="丙")
         response = client_for(bureau_admin).get(reverse("aid:unpaired"), {"school": school.pk, "grade": "P3"})
         assert [student.name for student in response.context["students"]] == ["甲"]
+
+    def test_the_count_is_of_the_students_listed_whatever_the_filter(self, client_for, bureau_admin, school, other_school):
+        """The count comes from the roster tallies where the filter is one they keep (region,
+        school, stage) and from the rows where not (grade, search): the same either way."""
+        first, second, third = (StudentFactory(school=school, name=f"小学生{n}") for n in range(3))
+        StudentFactory(school=school, stage=Stage.JUNIOR, grade="J1", name="初中生")
+        PairingFactory(student=first)
+        PairingFactory(student=second, ended_on=TODAY, end_reason="调岗")  # unpaired again
+        StudentFactory(school=school, left_roster_on=TODAY, left_roster_reason="moved_away")
+        StudentFactory(school=other_school, grade="P4", name="外校生")
+        feixian = TownshipFactory(code="371325100", parent=RegionFactory(code="371325", name="费县"))
+        StudentFactory(school=SchoolFactory(region=feixian), name="外县生")
+        client = client_for(bureau_admin)
+        expected = {
+            "": {"小学生1", "小学生2", "初中生", "外校生"},
+            f"school={school.pk}": {"小学生1", "小学生2", "初中生"},
+            f"school={school.pk}&stage=junior": {"初中生"},
+            f"region={other_school.region.code}": {"外校生"},
+            "stage=primary": {"小学生1", "小学生2", "外校生"},
+            "grade=P4": {"外校生"},
+            "q=小学生": {"小学生1", "小学生2"},
+        }
+        for query, names in expected.items():
+            response = client.get(reverse("aid:unpaired") + "?" + query)
+            listed = {student.name for student in response.context["students"]}
+            assert (listed, response.context["paginator"].count) == (names, len(names)), query
 
     def test_bulk_pairing(self, client_for, school_admin, school):
         students = StudentFactory.create_batch(3, school=school)
