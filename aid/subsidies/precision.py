@@ -279,7 +279,7 @@ class PrecisionChecks:
         """(count, [Finding]) of one check: all of them, or the first `limit`."""
         selection = self.selection(kind, resolved)
         if kind == Kind.MISSED:
-            students, count = _first_and_count(selection.select_related("school", "household"), limit)
+            students, count = _first_students(selection, limit)
             return count, [Finding(kind, student) for student in students]
         if kind == Kind.DUPLICATE:
             return self._duplicate_findings(selection, limit)
@@ -358,13 +358,29 @@ def _first_lines(selection, limit):
     order with a limit, the database joins every line of the program to its student and
     household in that order, expecting to meet enough findings early (200 ms for a county
     when there are none); the keys of the findings alone take a few milliseconds. So the
-    keys come first, and only those lines are fetched. A check that finds more than
-    KEYS_FIRST lines does meet them early, and is listed as it stands."""
-    keys = list(selection.order_by().values_list("pk", flat=True)[: KEYS_FIRST + 1])
+    keys come first, all of them: asked for with a limit too, PostgreSQL again expects to
+    meet them early and looks up the student of each line by its key, where without one it
+    hashes the students (one finding in a program's 23,000 lines: 84 -> 57 ms). Only those
+    lines are then fetched. A check that finds more than KEYS_FIRST lines does meet them
+    early, and is listed as it stands."""
+    keys = list(selection.order_by().values_list("pk", flat=True))
     if len(keys) > KEYS_FIRST:
-        return _first_and_count(selection.select_related(*LINE_RELATED), limit)
+        return list(_first(selection.select_related(*LINE_RELATED), limit)), len(keys)
     lines = DisbursementLine.objects.filter(pk__in=keys).select_related(*LINE_RELATED)
     return list(_first(lines, limit)), len(keys)
+
+
+def _first_students(selection, limit):
+    """The first `limit` students of the 漏发 check's selection with their school and
+    household, and how many it holds: their keys first, all of them and in the listing's
+    order. Asked for the students themselves with a limit, PostgreSQL expects to meet enough
+    early and looks for each eligible student's line one by one (41 found among a program's
+    23,000 eligible students: 106 ms); the keys alone, without a limit, it finds by hashing
+    the lines (39 ms)."""
+    keys = list(selection.values_list("pk", flat=True))
+    first = _first(keys, limit)
+    by_key = Student.objects.select_related("school", "household").in_bulk(first)
+    return [by_key[key] for key in first], len(keys)
 
 
 def _line_order(line):
