@@ -11,9 +11,11 @@ class AidConfig(AppConfig):
         from students import hooks
 
         from .casework.student_panel import casework_panel
+        from .casework.tallies import roster_count
         from .casework.views.pairings import pair_selected_action
         from .dropout.services import open_cases_for_status
 
         hooks.on_status_change(open_cases_for_status)
         hooks.add_student_panel(casework_panel)
         hooks.add_selection_action(pair_selected_action)
+        hooks.count_roster_with(roster_count)

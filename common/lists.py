@@ -5,7 +5,11 @@
   it shows the last page, and anything that is not a number the first, rather than a 404.
 - `StableOrderingFilter`: django-filter's OrderingFilter that ends every order with the
   primary key, so that rows of equal value never repeat or vanish between pages.
+- `chosen_filters(filterset)`: the filters a user set on a list, for a count that can be
+  read from a tally instead of the rows.
 """
+from collections.abc import Sized
+
 import django_filters
 
 PAGE_SIZES = (25, 50, 100, 200)
@@ -42,3 +46,18 @@ class StableOrderingFilter(django_filters.OrderingFilter):
         if value:
             queryset = queryset.order_by(*queryset.query.order_by, "-pk" if value[0].startswith("-") else "pk")
         return queryset
+
+
+def chosen_filters(filterset):
+    """{filter name: cleaned value} of the filters the user set (an unbound filterset has
+    none), or None when the filterset is invalid. False is a choice (in school or not: not);
+    an empty text, list or queryset (no student ticked) is not."""
+    if not filterset.is_bound:
+        return {}
+    if not filterset.is_valid():
+        return None
+    return {name: value for name, value in filterset.form.cleaned_data.items() if _chosen(value)}
+
+
+def _chosen(value):
+    return value is not None and not (isinstance(value, Sized) and len(value) == 0)

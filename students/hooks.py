@@ -9,10 +9,14 @@ the registry importing it. `aid` registers its functions in `AidConfig.ready()`.
 - `add_selection_action(action)`: `action(user)` returns (label, URL) of a page that
   takes the students ticked on the student list (as `?id=…&id=…`), or None when the
   user may not use it (pairing the ticked students with a teacher).
+- `count_roster_with(counter)`: `counter(user, filters)` returns how many students the
+  student list holds for these filters ({name: cleaned value}, the order left out), or None
+  when it cannot tell; the list then counts its rows (the roster tallies of `aid`).
 """
 _status_listeners = []
 _student_panels = []
 _selection_actions = []
+_roster_counters = []
 
 
 def on_status_change(listener):
@@ -48,3 +52,18 @@ def add_selection_action(action):
 def selection_actions(user):
     """[(label, URL)] of the pages other apps offer for the ticked students."""
     return [offered for offered in (action(user) for action in _selection_actions) if offered]
+
+
+def count_roster_with(counter):
+    if counter not in _roster_counters:
+        _roster_counters.append(counter)
+    return counter
+
+
+def roster_count(user, filters):
+    """The student list's count for `filters` from the first counter that can tell, or None."""
+    for counter in _roster_counters:
+        count = counter(user, filters)
+        if count is not None:
+            return count
+    return None

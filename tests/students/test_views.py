@@ -2,6 +2,8 @@
 import datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -11,6 +13,7 @@ from tests.exports import exported_rows
 from tests.factories import (
     BureauAdminFactory,
     HouseholdFactory,
+    RegionFactory,
     SchoolAdminFactory,
     SchoolFactory,
     StudentFactory,
@@ -106,6 +109,40 @@ class TestStudentList:
             s.name for s in client.get(reverse("students:student_list"), {"roster": "all"}).context["students"]
         }
         assert default == {"在册"} and everyone == {"在册", "离册"}
+
+    def test_the_count_is_of_the_students_listed_whatever_the_filter(self, client_for, bureau_admin, school, other_school):
+        """The count comes from the roster tallies where the filters are ones they keep
+        (region, school, stage, status, in school) and from the rows where not: the same."""
+        StudentFactory(school=school, name="甲")
+        StudentFactory(school=school, name="乙", stage="junior", grade="J1")
+        StudentFactory(school=school, name="丙", status=Status.SUSPENDED)
+        StudentFactory(school=school, name="丁", left_roster_on=datetime.date(2026, 9, 1), left_roster_reason="other")
+        StudentFactory(school=other_school, name="戊", grade="P4")
+        feixian = TownshipFactory(code="371325100", parent=RegionFactory(code="371325", name="费县"))
+        StudentFactory(school=SchoolFactory(region=feixian), name="外县")
+        client = client_for(bureau_admin)
+        expected = {
+            "": {"甲", "乙", "丙", "戊"},
+            "o=-name": {"甲", "乙", "丙", "戊"},
+            f"school={school.pk}": {"甲", "乙", "丙"},
+            f"region={other_school.region.code}": {"戊"},
+            "stage=primary&status=enrolled": {"甲", "戊"},
+            "in_school=true": {"甲", "乙", "戊"},
+            "in_school=false": {"丙"},
+            "roster=all": {"甲", "乙", "丙", "丁", "戊"},
+            "roster=left": {"丁"},
+            "grade=P4": {"戊"},
+            "q=甲": {"甲"},
+        }
+        tallied = {"", "o=-name", f"school={school.pk}", f"region={other_school.region.code}",
+                   "stage=primary&status=enrolled", "in_school=true", "in_school=false"}
+        for query, names in expected.items():
+            with CaptureQueriesContext(connection) as queries:
+                response = client.get(reverse("students:student_list") + "?" + query)
+            listed = {student.name for student in response.context["students"]}
+            assert (listed, response.context["paginator"].count) == (names, len(names)), query
+            counted = any('COUNT(*) AS "__count" FROM "students_student"' in q["sql"] for q in queries.captured_queries)
+            assert counted == (query not in tallied), query
 
     def test_sorting_by_name_descending(self, client_for, bureau_admin, school):
         for name in ("甲", "乙", "丙"):

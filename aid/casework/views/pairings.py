@@ -35,7 +35,7 @@ from aid.casework.forms import (
 )
 from aid.casework.models import Pairing
 from common.excel import DATE_FORMAT, WHOLE_NUMBER, ExportColumn
-from common.lists import StableOrderingFilter
+from common.lists import StableOrderingFilter, chosen_filters
 from students.choices import Grade, Role, Stage
 from students.filters import DistributionFilter, visible_schools
 from students.models import School, Student
@@ -278,15 +278,10 @@ class UnpairedListView(StaffViewMixin, ExcelExportMixin, FilterView):
         """The list's count from the roster tallies where its filter is one they are kept by
         (region, school, stage): a third of the page's time at 200,000 students."""
         paginator = super().get_paginator(queryset, per_page, **kwargs)
-        filterset = self.filterset
-        if filterset.is_bound and not filterset.is_valid():
-            return paginator
-        chosen = filterset.form.cleaned_data if filterset.is_bound else {}
-        filters = {name: value for name, value in chosen.items() if value}
-        if set(filters) <= {"region", "school", "stage"}:
-            count = tallies.unpaired_count(self.request.user, **filters)
-            if count is not None:
-                paginator.count = count
+        filters = chosen_filters(self.filterset)
+        count = tallies.unpaired_count(self.request.user, filters) if filters is not None else None
+        if count is not None:
+            paginator.count = count
         return paginator
 
     def get_bulk_form(self, data=None):

@@ -6,7 +6,8 @@ import io
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from openpyxl import Workbook
@@ -327,9 +328,12 @@ class TestUnpairedList:
             "q=小学生": {"小学生1", "小学生2"},
         }
         for query, names in expected.items():
-            response = client.get(reverse("aid:unpaired") + "?" + query)
+            with CaptureQueriesContext(connection) as queries:
+                response = client.get(reverse("aid:unpaired") + "?" + query)
             listed = {student.name for student in response.context["students"]}
             assert (listed, response.context["paginator"].count) == (names, len(names)), query
+            counted = any('COUNT(*) AS "__count" FROM "students_student"' in q["sql"] for q in queries.captured_queries)
+            assert counted == query.startswith(("grade", "q")), query
 
     def test_bulk_pairing(self, client_for, school_admin, school):
         students = StudentFactory.create_batch(3, school=school)
