@@ -354,15 +354,14 @@ def _first_lines(selection, limit):
     """The first `limit` lines of a line check's selection with their relations, and how many
     it holds.
 
-    A check usually finds a few lines among thousands. Asked for them in the listing's
+    A check usually finds a few lines among thousands. Asked for the lines in the listing's
     order with a limit, the database joins every line of the program to its student and
     household in that order, expecting to meet enough findings early (200 ms for a county
-    when there are none); the keys of the findings alone take a few milliseconds. So the
-    keys come first, all of them: asked for with a limit too, PostgreSQL again expects to
-    meet them early and looks up the student of each line by its key, where without one it
-    hashes the students (one finding in a program's 23,000 lines: 84 -> 57 ms). Only those
-    lines are then fetched. A check that finds more than KEYS_FIRST lines does meet them
-    early, and is listed as it stands."""
+    when there are none). So the keys come first, and all of them: asked for with a limit
+    as well, PostgreSQL again expects to meet them early and looks up the student of each
+    line by its key (one finding in a program's 23,000 lines: 84 ms), where without one it
+    hashes the students (57 ms). Only those lines are then fetched. A check that finds more
+    than KEYS_FIRST lines does meet them early, and is listed as it stands."""
     keys = list(selection.order_by().values_list("pk", flat=True))
     if len(keys) > KEYS_FIRST:
         return list(_first(selection.select_related(*LINE_RELATED), limit)), len(keys)
