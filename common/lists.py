@@ -3,10 +3,10 @@
 - `ListPagination` (part of every staff view, students.views.base): the page size the user
   chose (?per_page= one of PAGE_SIZES) and a page number that is forgiving: past the end
   it shows the last page, and anything that is not a number the first, rather than a 404.
+  A list whose count a tally can give for the filters the user chose says so in its
+  `count_for(filters)`, and its rows are then not counted.
 - `StableOrderingFilter`: django-filter's OrderingFilter that ends every order with the
   primary key, so that rows of equal value never repeat or vanish between pages.
-- `chosen_filters(filterset)`: the filters a user set on a list, for a count that can be
-  read from a tally instead of the rows.
 """
 from collections.abc import Sized
 
@@ -32,6 +32,20 @@ class ListPagination:
         )
         page = paginator.get_page(self.request.GET.get(self.page_kwarg))
         return paginator, page, page.object_list, page.has_other_pages()
+
+    def get_paginator(self, queryset, per_page, **kwargs):
+        paginator = super().get_paginator(queryset, per_page, **kwargs)
+        filterset = getattr(self, "filterset", None)
+        filters = chosen_filters(filterset) if filterset is not None else None
+        count = self.count_for(filters) if filters is not None else None
+        if count is not None:
+            paginator.count = count
+        return paginator
+
+    def count_for(self, filters):
+        """How many rows the list holds for `filters` ({name: cleaned value} the user chose),
+        known without counting them; None to have them counted."""
+        return None
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -11,7 +11,6 @@ from django.views.generic import DetailView, TemplateView
 from django_filters.views import FilterView
 
 from common.excel import COUNT_FORMAT, ExportColumn
-from common.lists import chosen_filters
 from common import masking
 from common.locking import EditConflict
 from common.paging import KeysFirstPaginator
@@ -53,17 +52,11 @@ class StudentListView(StaffViewMixin, ExcelExportMixin, FilterView):
             .order_by(*ROSTER_ORDER)
         )
 
-    def get_paginator(self, queryset, per_page, **kwargs):
-        """The count from the roster's tallies (hooks.roster_count) where they can tell: a
-        fifth of the first page's time, and of page 1000's, for a county of 200,000."""
-        paginator = super().get_paginator(queryset, per_page, **kwargs)
-        filters = chosen_filters(self.filterset)
-        if filters is not None:
-            filters.pop("o", None)  # the order does not change the count
-            count = hooks.roster_count(self.request.user, filters)
-            if count is not None:
-                paginator.count = count
-        return paginator
+    def count_for(self, filters):
+        """From the roster's tallies (hooks.roster_count) where they can tell: a fifth of the
+        first page's time, and of page 1000's, for a county of 200,000."""
+        filters.pop("o", None)  # the order does not change the count
+        return hooks.roster_count(self.request.user, filters)
 
     def paginate_queryset(self, queryset, page_size):
         """A page past the end (or no number) shows the last (or the first) page, not a 404."""

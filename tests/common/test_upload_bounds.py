@@ -69,7 +69,6 @@ import io, json, sys, time
 sys.path.insert(0, {str(ROOT)!r})
 from django.conf import settings
 settings.configure(USE_I18N=False)
-from common import spreadsheets
 from common.spreadsheets import SpreadsheetRefused, read_table
 data = sys.stdin.buffer.read()
 start = time.perf_counter()

@@ -2,8 +2,6 @@
 import datetime
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -20,6 +18,7 @@ from tests.factories import (
     TownshipFactory,
     id_number_for,
 )
+from tests.lists import listed_and_counted
 
 pytestmark = pytest.mark.django_db
 
@@ -137,12 +136,8 @@ class TestStudentList:
         tallied = {"", "o=-name", f"school={school.pk}", f"region={other_school.region.code}",
                    "stage=primary&status=enrolled", "in_school=true", "in_school=false"}
         for query, names in expected.items():
-            with CaptureQueriesContext(connection) as queries:
-                response = client.get(reverse("students:student_list") + "?" + query)
-            listed = {student.name for student in response.context["students"]}
-            assert (listed, response.context["paginator"].count) == (names, len(names)), query
-            counted = any('COUNT(*) AS "__count" FROM "students_student"' in q["sql"] for q in queries.captured_queries)
-            assert counted == (query not in tallied), query
+            listed, count, counted = listed_and_counted(client, reverse("students:student_list") + "?" + query)
+            assert (listed, count, counted) == (names, len(names), query not in tallied), query
 
     def test_sorting_by_name_descending(self, client_for, bureau_admin, school):
         for name in ("甲", "乙", "丙"):

@@ -35,7 +35,7 @@ from aid.casework.forms import (
 )
 from aid.casework.models import Pairing
 from common.excel import DATE_FORMAT, WHOLE_NUMBER, ExportColumn
-from common.lists import StableOrderingFilter, chosen_filters
+from common.lists import StableOrderingFilter
 from students.choices import Grade, Role, Stage
 from students.filters import DistributionFilter, visible_schools
 from students.models import School, Student
@@ -274,15 +274,10 @@ class UnpairedListView(StaffViewMixin, ExcelExportMixin, FilterView):
     def get_queryset(self):
         return services.unpaired_students(self.request.user).select_related("school__region")
 
-    def get_paginator(self, queryset, per_page, **kwargs):
-        """The list's count from the roster tallies where its filter is one they are kept by
-        (region, school, stage): a third of the page's time at 200,000 students."""
-        paginator = super().get_paginator(queryset, per_page, **kwargs)
-        filters = chosen_filters(self.filterset)
-        count = tallies.unpaired_count(self.request.user, filters) if filters is not None else None
-        if count is not None:
-            paginator.count = count
-        return paginator
+    def count_for(self, filters):
+        """From the roster tallies where the filter is one they are kept by (region, school,
+        stage): a third of the page's time at 200,000 students."""
+        return tallies.unpaired_count(self.request.user, filters)
 
     def get_bulk_form(self, data=None):
         return BulkPairingForm(

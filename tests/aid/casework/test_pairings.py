@@ -6,8 +6,7 @@ import io
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import IntegrityError, connection, transaction
-from django.test.utils import CaptureQueriesContext
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from openpyxl import Workbook
@@ -30,6 +29,7 @@ from tests.factories import (
     TermFactory,
     TownshipFactory,
 )
+from tests.lists import listed_and_counted
 
 pytestmark = pytest.mark.django_db
 
@@ -328,12 +328,8 @@ class TestUnpairedList:
             "q=小学生": {"小学生1", "小学生2"},
         }
         for query, names in expected.items():
-            with CaptureQueriesContext(connection) as queries:
-                response = client.get(reverse("aid:unpaired") + "?" + query)
-            listed = {student.name for student in response.context["students"]}
-            assert (listed, response.context["paginator"].count) == (names, len(names)), query
-            counted = any('COUNT(*) AS "__count" FROM "students_student"' in q["sql"] for q in queries.captured_queries)
-            assert counted == query.startswith(("grade", "q")), query
+            listed, count, counted = listed_and_counted(client, reverse("aid:unpaired") + "?" + query)
+            assert (listed, count, counted) == (names, len(names), query.startswith(("grade", "q"))), query
 
     def test_bulk_pairing(self, client_for, school_admin, school):
         students = StudentFactory.create_batch(3, school=school)
