@@ -25,6 +25,8 @@ from aid.subsidies.models import (
     DisbursementLine,
     PrecisionResolution,
 )
+from aid.casework.tallies import tallied_scope
+from aid.subsidies.tallies import EligibilityTally, lines_tallied
 from students import permissions
 from students.models import Household, Student, shared_id_numbers
 
@@ -109,6 +111,7 @@ class PrecisionChecks:
         self.program, self.term = program, term
         self.shared_numbers = shared_numbers  # shared_id_numbers()
         self.students = Student.objects.visible_to(user)
+        self.tallied_schools = tallied_scope(user)  # None where the checks count from the lines
         self.lines = DisbursementLine.objects.visible_to(user).counting().filter(program=program, term=term)
         self.rules = program.eligibility_rules()
 
@@ -189,10 +192,15 @@ class PrecisionChecks:
             return self.fails_now() & ~Q(pk__in=list(self.changed_lines))
         return self.fails_now()
 
-    def fails_now(self):
-        failed = Q(student__left_roster_on__isnull=False)
+    def fails_now(self, facts=None):
+        """Q of the lines whose students fail the rules as they are now: on the lines, or on
+        the tally's columns for `facts` (EligibilityTally.FACTS)."""
+        if facts is None:
+            failed, column = Q(student__left_roster_on__isnull=False), lambda path: f"student__{path}"
+        else:
+            failed, column = Q(on_roster=False), facts.get
         for path, values in self.rules:
-            failed |= ~Q(**{f"student__{path}__in": list(values)})
+            failed |= ~Q(**{f"{column(path)}__in": list(values)})
         return failed
 
     @cached_property
@@ -270,10 +278,32 @@ class PrecisionChecks:
         }
 
     def count(self, kind, resolved=False):
+        if kind in TALLIED_KINDS and not resolved and self.tallied_schools is not None:
+            return self.tallied_count(kind)
         selection = self.selection(kind, resolved)
         if kind == Kind.DUPLICATE:
             return selection.values("student__id_number").distinct().count()
         return selection.count() + len(self.changed_findings(kind, resolved))
+
+    def tallied_count(self, kind):
+        """The open findings of 错发 or 离册 without joining the program's lines to their
+        students (a county's 40,000 lines: 30 to 45 ms a program): the lines that meet the
+        check by their students' facts, from the tally, less those that the database leaves
+        out of the check (changed since their payment) or that someone resolved, and with the
+        changed lines that fail as paid."""
+        tallied = lines_tallied(self.tallied_schools, self.program, self.term, self.tally_condition(kind))
+        resolved = self.resolved_students[kind]
+        changed = list(self.changed_lines) if kind == Kind.INELIGIBLE else []
+        if resolved or changed:
+            met = self.fails_now() if kind == Kind.INELIGIBLE else self.line_condition(kind)
+            tallied -= self.lines.filter(met).filter(Q(student_id__in=resolved) | Q(pk__in=changed)).count()
+        return tallied + len(self.changed_findings(kind, resolved=False))
+
+    def tally_condition(self, kind):
+        """The Q on EligibilityTally's facts of the lines a check finds."""
+        if kind == Kind.OFF_ROSTER:
+            return Q(status=DisbursementLine.Status.PAID, on_roster=False)
+        return self.fails_now(EligibilityTally.FACTS)
 
     def findings(self, kind, resolved, limit):
         """(count, [Finding]) of one check: all of them, or the first `limit`."""
@@ -320,6 +350,10 @@ class PrecisionChecks:
             return None
         names = {line.student_id for line in finding.lines}
         return next((r for (kind, student_id), r in resolutions.items() if kind == finding.kind and student_id in names), None)
+
+
+# The checks whose open findings count from EligibilityTally where it is kept.
+TALLIED_KINDS = (Kind.INELIGIBLE, Kind.OFF_ROSTER)
 
 
 def unchanged_since_payment():

@@ -1,9 +1,12 @@
 """Each program's lines per term, school and status, with their amounts: the home page's
-money figures without summing every line of a county.
+money figures without summing every line of a county (LineTally); and the same lines by what
+their students are now, for the precision checks' counts (EligibilityTally).
 
-Kept by statement-level triggers on the lines (migration 0011, with the roster's tallies in
-aid.casework.tallies): a line's program, term, school, status and amount are its own
-columns, so each statement adds what its rows changed and nothing else is read.
+LineTally is kept by statement-level triggers on the lines (migration 0011, with the
+roster's tallies in aid.casework.tallies): a line's program, term, school, status and amount
+are its own columns, so each statement adds what its rows changed and nothing else is read.
+EligibilityTally is kept by triggers on the lines, the students and the households
+(migration 0013), as a student's or a household's change moves their lines.
 """
 from django.db import models
 from django.db.models import Q, Sum
@@ -37,6 +40,62 @@ class LineTally(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["term", "program", "school", "status"], name="line_tally_key"),
         ]
+
+
+class EligibilityTally(models.Model):
+    """The lines of a program, term, school and status by the facts a program's eligibility
+    rules read of their students as they are now (AidProgram.eligibility_rules): the
+    student's school, stage, status, boarding, place on the roster and household category.
+    Rows stay when their counts fall to 0."""
+
+    program = models.ForeignKey(
+        AidProgram, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    term = models.ForeignKey(Term, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+")
+    school = models.ForeignKey(
+        School, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    status = models.CharField(max_length=10)
+    student_school = models.ForeignKey(
+        School, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    stage = models.CharField(max_length=12)
+    student_status = models.CharField(max_length=20)
+    is_boarder = models.BooleanField()
+    on_roster = models.BooleanField()
+    household_category = models.CharField(max_length=30)  # "" for a student with no household
+    lines = models.IntegerField()
+
+    # The tally's column of each student field path an eligibility rule reads.
+    FACTS = {
+        "stage": "stage", "status": "student_status", "is_boarder": "is_boarder", "school_id": "student_school_id",
+        "household__category": "household_category",
+    }
+
+    class Meta:
+        verbose_name = _("eligibility tally")
+        verbose_name_plural = _("eligibility tallies")
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "term", "program", "school", "status", "student_school", "stage", "student_status",
+                    "is_boarder", "on_roster", "household_category",
+                ],
+                name="eligibility_tally_key",
+            ),
+        ]
+
+
+def lines_tallied(schools, program, term, condition):
+    """How many of the program's lines of the term at `schools` that count (not removed)
+    meet `condition`, a Q on EligibilityTally's facts: one sum over a few hundred rows."""
+    rows = (
+        EligibilityTally.objects.using(schools.db)
+        .filter(school__in=schools, program=program, term=term, lines__gt=0)
+        .exclude(status=DisbursementLine.Status.REMOVED)
+        .filter(condition)
+    )
+    return rows.aggregate(lines=Coalesce(Sum("lines"), 0))["lines"]
 
 
 def money_by_program(user, term):
