@@ -356,41 +356,53 @@ def schools_seen_whole(user):
 # students (a form, the importer's COPY, the admin, psql) updates the counts in its own
 # transaction. An upsert takes the count's row lock, so two transactions adding records of
 # one ID number are counted one after the other; rows are taken in ID-number order so that
-# two such transactions cannot deadlock.
+# two such transactions cannot deadlock. Each statement runs through EXECUTE, planned for the
+# rows of that call: a static one is planned once per connection for the transition tables
+# of its first call, and after a one-row write the UPDATE's join of its old and new rows ran
+# as a nested loop (3,000 students: 3.5 s more).
 _COUNTS = "students_idnumbercount"
-_ADD = f"""
-    INSERT INTO {_COUNTS} AS c (id_number, records)
+_ADD = f"""INSERT INTO {_COUNTS} AS c (id_number, records)
     SELECT id_number, count(*) FROM {{rows}} GROUP BY id_number ORDER BY id_number
-    ON CONFLICT (id_number) DO UPDATE SET records = c.records + EXCLUDED.records;"""
-_SUBTRACT = f"""
-    UPDATE {_COUNTS} AS c SET records = c.records - gone.records
+    ON CONFLICT (id_number) DO UPDATE SET records = c.records + EXCLUDED.records"""
+_SUBTRACT = [
+    f"""UPDATE {_COUNTS} AS c SET records = c.records - gone.records
     FROM (SELECT id_number, count(*) AS records FROM {{rows}} GROUP BY id_number ORDER BY id_number) gone
-    WHERE c.id_number = gone.id_number;
-    DELETE FROM {_COUNTS} WHERE records = 0 AND id_number IN (SELECT id_number FROM {{rows}});"""
+    WHERE c.id_number = gone.id_number""",
+    f"DELETE FROM {_COUNTS} WHERE records = 0 AND id_number IN (SELECT id_number FROM {{rows}})",
+]
 # The records an UPDATE gave another ID number: (id_number) before and after.
 _RENUMBERED = (
     "(SELECT {side}.id_number FROM old_rows JOIN new_rows ON new_rows.id = old_rows.id"
     " WHERE old_rows.id_number <> new_rows.id_number) AS renumbered"
 )
+
+
+def _executed(*statements):
+    """A trigger function's body: each statement through EXECUTE, then RETURN NULL."""
+    return "".join(f"EXECUTE $sql$ {statement} $sql$; " for statement in statements) + "RETURN NULL;"
+
+
+def _subtract(rows):
+    return [statement.format(rows=rows) for statement in _SUBTRACT]
+
+
 ID_NUMBER_COUNT_TRIGGERS = [
     pgtrigger.Trigger(
         name="id_number_count_insert", when=pgtrigger.After, operation=pgtrigger.Insert,
         level=pgtrigger.Statement, referencing=pgtrigger.Referencing(new="new_rows"),
-        func=_ADD.format(rows="new_rows") + " RETURN NULL;",
+        func=_executed(_ADD.format(rows="new_rows")),
     ),
     pgtrigger.Trigger(
         name="id_number_count_update", when=pgtrigger.After, operation=pgtrigger.Update,
         level=pgtrigger.Statement, referencing=pgtrigger.Referencing(old="old_rows", new="new_rows"),
-        func=(
-            _ADD.format(rows=_RENUMBERED.format(side="new_rows"))
-            + _SUBTRACT.format(rows=_RENUMBERED.format(side="old_rows"))
-            + " RETURN NULL;"
+        func=_executed(
+            _ADD.format(rows=_RENUMBERED.format(side="new_rows")), *_subtract(_RENUMBERED.format(side="old_rows"))
         ),
     ),
     pgtrigger.Trigger(
         name="id_number_count_delete", when=pgtrigger.After, operation=pgtrigger.Delete,
         level=pgtrigger.Statement, referencing=pgtrigger.Referencing(old="old_rows"),
-        func=_SUBTRACT.format(rows="old_rows") + " RETURN NULL;",
+        func=_executed(*_subtract("old_rows")),
     ),
     pgtrigger.Trigger(
         name="id_number_count_truncate", when=pgtrigger.After, operation=pgtrigger.Truncate,
