@@ -40,7 +40,7 @@ from aid.subsidies.models import (  # noqa: F401
     PrecisionResolution,
     SchoolConfirmation,
 )
-from aid.subsidies.tallies import EligibilityTally, LineTally  # noqa: F401
+from aid.subsidies.tallies import EligibilityTally, LineTally, StudentFactsTally  # noqa: F401
 from aid.supervision.models import (  # noqa: F401
     ChecklistAnswer,
     GridGroup,

@@ -43,10 +43,10 @@ class LineTally(models.Model):
 
 
 class EligibilityTally(models.Model):
-    """The lines of a program, term, school and status by the facts a program's eligibility
-    rules read of their students as they are now (AidProgram.eligibility_rules): the
-    student's school, stage, status, boarding, place on the roster and household category.
-    Rows stay when their counts fall to 0."""
+    """The lines of a program, term, school and status, by their own stage and amount and by
+    the facts a program's eligibility rules read of their students as they are now
+    (AidProgram.eligibility_rules): the student's school, stage, status, boarding, place on
+    the roster and household category. Rows stay when their counts fall to 0."""
 
     program = models.ForeignKey(
         AidProgram, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
@@ -56,6 +56,9 @@ class EligibilityTally(models.Model):
         School, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
     )
     status = models.CharField(max_length=10)
+    line_stage = models.CharField(max_length=12)
+    amount = models.DecimalField(max_digits=10, decimal_places=2)
+    amount_explained = models.BooleanField()  # a reason is given for the amount
     student_school = models.ForeignKey(
         School, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
     )
@@ -78,24 +81,60 @@ class EligibilityTally(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=[
-                    "term", "program", "school", "status", "student_school", "stage", "student_status",
-                    "is_boarder", "on_roster", "household_category",
+                    "term", "program", "school", "status", "line_stage", "amount", "amount_explained",
+                    "student_school", "stage", "student_status", "is_boarder", "on_roster", "household_category",
                 ],
                 name="eligibility_tally_key",
             ),
         ]
 
 
-def lines_tallied(schools, program, term, condition):
-    """How many of the program's lines of the term at `schools` that count (not removed)
-    meet `condition`, a Q on EligibilityTally's facts: one sum over a few hundred rows."""
+class StudentFactsTally(models.Model):
+    """The students on the roster of a school by the facts a program's eligibility rules read
+    (as EligibilityTally): their stage, status, boarding and household category. Rows stay
+    when their counts fall to 0."""
+
+    school = models.ForeignKey(
+        School, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    stage = models.CharField(max_length=12)
+    status = models.CharField(max_length=20)
+    is_boarder = models.BooleanField()
+    household_category = models.CharField(max_length=30)  # "" for a student with no household
+    students = models.IntegerField()
+
+    FACTS = {
+        "stage": "stage", "status": "status", "is_boarder": "is_boarder", "school_id": "school_id",
+        "household__category": "household_category",
+    }
+
+    class Meta:
+        verbose_name = _("students' facts tally")
+        verbose_name_plural = _("students' facts tallies")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["school", "stage", "status", "is_boarder", "household_category"], name="student_facts_tally_key"
+            ),
+        ]
+
+
+def lines_tallied(program, term, condition):
+    """How many of the program's lines of the term that count (not removed) meet
+    `condition`, a Q on EligibilityTally's columns (the scope among them): one sum over a
+    few hundred rows."""
     rows = (
-        EligibilityTally.objects.using(schools.db)
-        .filter(school__in=schools, program=program, term=term, lines__gt=0)
+        EligibilityTally.objects.filter(program=program, term=term, lines__gt=0)
         .exclude(status=DisbursementLine.Status.REMOVED)
         .filter(condition)
     )
     return rows.aggregate(lines=Coalesce(Sum("lines"), 0))["lines"]
+
+
+def students_tallied(condition):
+    """How many students on the roster meet `condition`, a Q on StudentFactsTally's columns
+    (the scope among them)."""
+    rows = StudentFactsTally.objects.filter(students__gt=0).filter(condition)
+    return rows.aggregate(students=Coalesce(Sum("students"), 0))["students"]
 
 
 def money_by_program(user, term):

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db
 # the database keeps from other tables.
 WITHOUT_HISTORY = {
     "students.user", "students.importedchange", "students.exportlog", "students.idnumbercount",
-    "aid.rostertally", "aid.visittally", "aid.teachertally", "aid.linetally", "aid.eligibilitytally",
+    "aid.rostertally", "aid.visittally", "aid.teachertally", "aid.linetally", "aid.eligibilitytally", "aid.studentfactstally",
 }
 
 

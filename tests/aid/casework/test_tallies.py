@@ -375,14 +375,14 @@ def in_two_transactions(first, second):
 
     def hold_while_second_works():
         first_wrote.set()
-        for _ in range(200):
+        for _ in range(600):  # 30 s: a loaded machine may take its time to start the second
             if second_done.is_set() or waiting_for_a_lock():
                 return
             time.sleep(0.05)
         errors.append(AssertionError("the second transaction neither finished nor waited"))
 
     def after_first():
-        first_wrote.wait(10)
+        first_wrote.wait(30)
         second()
         second_done.set()
 
@@ -390,8 +390,8 @@ def in_two_transactions(first, second):
     two = threading.Thread(target=run, args=(after_first, lambda: None))
     one.start()
     two.start()
-    one.join(30)
-    two.join(30)
+    one.join(60)
+    two.join(60)
     assert not errors
 
 

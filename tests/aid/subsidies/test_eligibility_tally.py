@@ -1,8 +1,9 @@
-"""EligibilityTally: each program's lines per term, school and status by their students'
-facts as they are now, kept by triggers on the lines, the students and the households. A
-random series of the ways those rows are written, each followed by a comparison with a count
-made here from the rows; and the precision checks' counts read from the tally against the
-same counts made from the lines."""
+"""The eligibility tallies: each program's lines per term, school, status, stage and amount
+by their students' facts as they are now (EligibilityTally), and the students on the roster
+by those facts (StudentFactsTally), kept by triggers on the lines, the students and the
+households. A random series of the ways those rows are written, each followed by a
+comparison with a count made here from the rows; and the precision checks' counts read from
+the tallies against the same counts made from the lines and students."""
 import datetime
 import random
 from collections import Counter
@@ -11,9 +12,10 @@ import pytest
 from django.db import connection, transaction
 
 from aid.casework import tallies
+from aid.reference.models import ProgramStandard
 from aid.subsidies.models import DisbursementBatch, DisbursementLine, PrecisionResolution
-from aid.subsidies.precision import PrecisionChecks
-from aid.subsidies.tallies import EligibilityTally
+from aid.subsidies.precision import TALLIED_KINDS, PrecisionChecks
+from aid.subsidies.tallies import EligibilityTally, StudentFactsTally
 from common import bulk_writes
 from students.choices import HouseholdCategory, Stage, Status
 from students.models import Household, Student, shared_id_numbers
@@ -37,28 +39,43 @@ STUDENT_STATUSES = [Status.ENROLLED, Status.SUSPENDED, Status.DROPPED_OUT]
 CATEGORIES = [HouseholdCategory.REGISTERED_POOR, HouseholdCategory.DIBAO, HouseholdCategory.MARGINAL]
 
 
+def category(student):
+    return student.household.category if student.household else ""
+
+
 def recounted():
-    """{tally key: lines} counted here from the lines, their students and households."""
+    """({line tally key: lines}, {student tally key: students}) counted here from the lines,
+    the students and their households."""
     students = {s.pk: s for s in Student.objects.select_related("household")}
-    counts = Counter()
+    lines = Counter()
     for line in DisbursementLine.objects.all():
         student = students[line.student_id]
-        counts[(
-            line.term_id, line.program_id, line.school_id, line.status, student.school_id, student.stage,
-            student.status, student.is_boarder, student.left_roster_on is None,
-            student.household.category if student.household else "",
+        lines[(
+            line.term_id, line.program_id, line.school_id, line.status, line.stage, line.amount,
+            line.amount_reason != "", student.school_id, student.stage, student.status, student.is_boarder,
+            student.left_roster_on is None, category(student),
         )] += 1
-    return dict(counts)
+    on_roster = Counter(
+        (s.school_id, s.stage, s.status, s.is_boarder, category(s)) for s in students.values() if s.left_roster_on is None
+    )
+    return dict(lines), dict(on_roster)
 
 
 def kept():
     assert not EligibilityTally.objects.filter(lines__lt=0).exists()
-    return {
-        (t.term_id, t.program_id, t.school_id, t.status, t.student_school_id, t.stage, t.student_status,
-         t.is_boarder, t.on_roster, t.household_category): t.lines
+    assert not StudentFactsTally.objects.filter(students__lt=0).exists()
+    lines = {
+        (t.term_id, t.program_id, t.school_id, t.status, t.line_stage, t.amount, t.amount_explained,
+         t.student_school_id, t.stage, t.student_status, t.is_boarder, t.on_roster, t.household_category): t.lines
         for t in EligibilityTally.objects.all()
         if t.lines
     }
+    students = {
+        (t.school_id, t.stage, t.status, t.is_boarder, t.household_category): t.students
+        for t in StudentFactsTally.objects.all()
+        if t.students
+    }
+    return lines, students
 
 
 class Registry:
@@ -78,6 +95,9 @@ class Registry:
             AidProgramFactory(stages=[Stage.PRIMARY], household_categories=[HouseholdCategory.DIBAO]),
             AidProgramFactory(stages=[Stage.PRIMARY, Stage.JUNIOR], requires_enrolment=True, boarders_only=True),
         ]
+        for program in self.programs:
+            ProgramStandard.objects.create(program=program, stage=Stage.PRIMARY, amount=500)
+            ProgramStandard.objects.create(program=program, stage=Stage.JUNIOR, amount=625)
         self.batches = [
             DisbursementBatch.objects.create(program=program, term=term, region=self.schools[0].region.parent,
                                              prepared_by=self.bureau)
@@ -129,6 +149,14 @@ class Registry:
         left = Student.objects.filter(left_roster_on__isnull=False)
         Student.objects.filter(pk__in=[s.pk for s in self.pick(left)]).update(left_roster_on=None, left_roster_reason="")
 
+    def copy_in(self):
+        bulk_writes.create([StudentFactory.build(**self.facts()) for _ in range(self.random.randint(1, 3))])
+
+    def delete_a_student(self):
+        """One without lines, as an erroneous record is removed."""
+        for student in self.pick(Student.objects.filter(disbursements__isnull=True)):
+            student.delete()
+
     def edit_names(self):
         Student.objects.filter(pk__in=[s.pk for s in self.pick(Student.objects.all(), 3)]).update(class_name="2班")
 
@@ -173,6 +201,13 @@ class Registry:
                 lines.append(line)
         DisbursementLine.objects.bulk_create(lines)
 
+    def change_amounts(self):
+        for line in self.pick(DisbursementLine.objects.all(), 2):
+            line.amount = self.random.choice([500, 400, 625])
+            line.amount_reason = self.random.choice(["", "按实际在校天数"]) if line.amount != 500 else ""
+            line.standard_amount = line.amount if not line.amount_reason else 500
+            line.save()
+
     def pay_a_batch(self):
         self.random.choice(self.batches).lines.exclude(status="removed").update(status="paid", paid_on=D(2026, 10, 1))
 
@@ -197,9 +232,9 @@ class Registry:
             raise RuntimeError("the request failed half-way")
 
     OPERATIONS = (
-        register, change_in_a_form, import_in_bulk, leave_roster, return_to_roster, edit_names,
-        recategorise_a_household, recategorise_households, rename_households,
-        add_one, add_in_bulk, pay_a_batch, remove_lines, move_lines, delete_lines, rolled_back,
+        register, copy_in, change_in_a_form, import_in_bulk, leave_roster, return_to_roster, delete_a_student,
+        edit_names, recategorise_a_household, recategorise_households, rename_households,
+        add_one, add_in_bulk, change_amounts, pay_a_batch, remove_lines, move_lines, delete_lines, rolled_back,
     )
 
 
@@ -231,7 +266,7 @@ def test_truncating_the_lines_empties_the_tally():
     with connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute("TRUNCATE aid_disbursementline CASCADE")
-    assert kept() == {} == recounted()
+    assert kept()[0] == {} == recounted()[0]
 
 
 def test_a_bulk_update_after_one_row_writes_on_the_same_connection_is_counted():
@@ -251,30 +286,35 @@ def test_a_bulk_update_after_one_row_writes_on_the_same_connection_is_counted():
 
 @pytest.mark.parametrize("seed", [7, 8, 9])
 def test_the_checks_counted_from_the_tally_are_those_counted_from_the_lines(seed):
-    """错发 and 离册 as the home page counts them, from the tally, and as the precision page
-    counts them, from the lines: with resolutions, and with lines whose students changed
-    after their payment (checked against their history)."""
+    """错发, 离册, 金额 and 漏发 as the home page counts them, from the tallies, and as the
+    precision page counts them, from the lines and students: with resolutions, and with
+    lines whose students changed after their payment (checked against their history)."""
     registry = Registry(seed)
     for _ in range(40):
         registry.random.choice(Registry.OPERATIONS)(registry)
+    registry.add_one()
     registry.pay_a_batch()
+    paid = DisbursementLine.objects.filter(status="paid").first()
+    Student.objects.filter(pk=paid.student_id).update(left_roster_on=D(2026, 11, 1), left_roster_reason="graduated")
+    StudentFactory(school=registry.schools[0], stage=Stage.PRIMARY, status=Status.ENROLLED, is_boarder=True,
+                   household=HouseholdFactory(category=HouseholdCategory.DIBAO))  # due, and missed
     registry.change_in_a_form()
-    for kind in (PrecisionResolution.Kind.INELIGIBLE, PrecisionResolution.Kind.OFF_ROSTER):
+    for kind in TALLIED_KINDS:
         for line in registry.pick(DisbursementLine.objects.all()):
             PrecisionResolution.objects.create(program=line.program, term=line.term, kind=kind, student=line.student,
                                                note="已核实", resolved_by=registry.bureau)
     users = [registry.bureau, SchoolAdminFactory(school=registry.schools[0])]
-    found = 0
+    found = Counter()
     for user in users:
         for program in registry.programs:
             for term in registry.terms:
                 tallied = PrecisionChecks(user, program, term, shared_id_numbers())
                 from_lines = PrecisionChecks(user, program, term, shared_id_numbers())
                 from_lines.tallied_schools = None
-                for kind in (PrecisionResolution.Kind.INELIGIBLE, PrecisionResolution.Kind.OFF_ROSTER):
+                for kind in TALLIED_KINDS:
                     assert tallied.count(kind) == from_lines.count(kind), (user, program, term, kind)
-                    found += tallied.count(kind)
-    assert found > 0
+                    found[kind] += tallied.count(kind)
+    assert all(found.values()), found
 
 
 @pytest.mark.django_db(transaction=True)
