@@ -11,7 +11,7 @@ class AidConfig(AppConfig):
         from students import hooks
 
         from .casework.student_panel import casework_panel
-        from .casework.tallies import roster_count
+        from .casework.tallies import roster_by_school_and_stage, roster_count
         from .casework.views.pairings import pair_selected_action
         from .dropout.services import open_cases_for_status
 
@@ -19,3 +19,4 @@ class AidConfig(AppConfig):
         hooks.add_student_panel(casework_panel)
         hooks.add_selection_action(pair_selected_action)
         hooks.count_roster_with(roster_count)
+        hooks.count_roster_by_school_with(roster_by_school_and_stage)

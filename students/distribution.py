@@ -1,7 +1,8 @@
 """The distribution table: students on the roster per school and stage, in and out of school.
 
-Two queries whatever the size of the county: the schools in scope, and one aggregate of
-the students grouped by school and stage. Subtotals and totals add up those counts, so the
+Two queries whatever the size of the county: the schools in scope, and the students'
+counts by school and stage, from the roster's tallies where they can tell (a sum of a few
+hundred rows), else one aggregate of the students. Subtotals and totals add up those counts, so the
 page, the export and the student list (which it links to) always agree.
 """
 from collections import defaultdict
@@ -12,6 +13,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
+from . import hooks
 from .choices import IN_SCHOOL_STATUSES, Role, Stage
 from .models import Region, School, Student
 
@@ -99,19 +101,10 @@ def distribution_table(user, region=None):
     """Build the table for the user's scope, narrowed to `region` when given. Its rows are
     the schools in scope and the schools of the students in scope: a teacher's paired pupil
     who moved to another school is counted in that school's row."""
-    students = Student.objects.visible_to(user).on_roster()
-    schools = School.objects.filter(
-        Q(pk__in=School.objects.visible_to(user).values("pk")) | Q(pk__in=students.values("school_id"))
-    ).select_related("region")
-    if region is not None:
-        schools = schools.filter(region__code__startswith=region.code)
-        students = students.filter(school__region__code__startswith=region.code)
-    counts = students.values("school_id", "stage").annotate(
-        total=Count("pk"), in_school=Count("pk", filter=Q(status__in=IN_SCHOOL_STATUSES))
-    )
+    schools, counts = schools_and_counts(user, region)
     cells_by_school = defaultdict(dict)
-    for row in counts.order_by():
-        cells_by_school[row["school_id"]][row["stage"]] = Cell(row["total"], row["in_school"])
+    for (school_id, stage), (total, in_school) in counts.items():
+        cells_by_school[school_id][stage] = Cell(total, in_school)
 
     blocks_by_township = {}
     for school in schools.order_by("region__code", "name"):
@@ -139,3 +132,23 @@ def distribution_table(user, region=None):
         blocks=list(blocks_by_township.values()),
         grand_total=grand_total,
     )
+
+
+def schools_and_counts(user, region):
+    """The schools of the table's rows, and {(school id, stage): (students, in school)}:
+    from the roster's tallies where they can tell (hooks.roster_by_school, for users who see
+    whole schools), else counted from the students."""
+    schools = School.objects.visible_to(user)
+    counts = hooks.roster_by_school(user, region)
+    if counts is None:
+        students = Student.objects.visible_to(user).on_roster()
+        schools = School.objects.filter(Q(pk__in=schools.values("pk")) | Q(pk__in=students.values("school_id")))
+        if region is not None:
+            students = students.filter(school__region__code__startswith=region.code)
+        rows = students.values("school_id", "stage").annotate(
+            total=Count("pk"), in_school=Count("pk", filter=Q(status__in=IN_SCHOOL_STATUSES))
+        )
+        counts = {(row["school_id"], row["stage"]): (row["total"], row["in_school"]) for row in rows.order_by()}
+    if region is not None:
+        schools = schools.filter(region__code__startswith=region.code)
+    return schools.select_related("region"), counts

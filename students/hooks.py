@@ -12,11 +12,16 @@ the registry importing it. `aid` registers its functions in `AidConfig.ready()`.
 - `count_roster_with(counter)`: `counter(user, filters)` returns how many students the
   student list holds for these filters ({name: cleaned value}, the order left out), or None
   when it cannot tell; the list then counts its rows (the roster tallies of `aid`).
+- `count_roster_by_school_with(counter)`: `counter(user, region)` returns {(school id,
+  stage): (students, in school)} of the students on the roster the user sees, within
+  `region` when one is given, or None when it cannot tell; the distribution table then
+  counts the students (the roster tallies of `aid`).
 """
 _status_listeners = []
 _student_panels = []
 _selection_actions = []
 _roster_counters = []
+_school_counters = []
 
 
 def on_status_change(listener):
@@ -66,4 +71,19 @@ def roster_count(user, filters):
         count = counter(user, filters)
         if count is not None:
             return count
+    return None
+
+
+def count_roster_by_school_with(counter):
+    if counter not in _school_counters:
+        _school_counters.append(counter)
+    return counter
+
+
+def roster_by_school(user, region=None):
+    """The distribution table's counts from the first counter that can tell, or None."""
+    for counter in _school_counters:
+        counts = counter(user, region)
+        if counts is not None:
+            return counts
     return None

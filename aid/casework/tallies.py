@@ -148,6 +148,23 @@ def roster_count(user, filters, figure=F("students")):
     return rows.aggregate(count=Coalesce(Sum(figure), 0))["count"]
 
 
+def roster_by_school_and_stage(user, region=None):
+    """{(school id, stage): (students, in school)} of the roster the user sees, within
+    `region` when given, from the tallies: the distribution table's cells without grouping a
+    county's students (1,000,000 of them: 1.1 s). None where the tallies do not make the
+    user's figures (tallied_scope)."""
+    schools = tallied_scope(user)
+    if schools is None:
+        return None
+    rows = RosterTally.objects.using(schools.db).filter(school__in=schools, students__gt=0)
+    if region is not None:
+        rows = rows.filter(school__region__code__startswith=region.code)
+    rows = rows.values("school_id", "stage").annotate(
+        total=Sum("students"), in_school=Coalesce(Sum("students", filter=Q(status__in=IN_SCHOOL_STATUSES)), 0)
+    )
+    return {(row["school_id"], row["stage"]): (row["total"], row["in_school"]) for row in rows.order_by()}
+
+
 def unpaired_count(user, filters):
     """How many of the students on the roster the user sees, within `filters`, have no active
     pairing (the unpaired list, services.unpaired_students): an anti-join of a county's
