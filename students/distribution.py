@@ -1,8 +1,8 @@
 """The distribution table: students on the roster per school and stage, in and out of school.
 
-Two queries whatever the size of the county: the schools in scope, and the students'
-counts by school and stage, from the roster's tallies where they can tell (a sum of a few
-hundred rows), else one aggregate of the students. Subtotals and totals add up those counts, so the
+Two queries whatever the size of the county: the schools in scope, and the students' counts
+by school and stage, from the roster's tallies where they can tell (a sum of a few hundred
+rows), else one aggregate of the students. Subtotals and totals add up those counts, so the
 page, the export and the student list (which it links to) always agree.
 """
 from collections import defaultdict

@@ -120,6 +120,13 @@ def tallied_counts(schools, term):
     )
 
 
+def tallied_roster(user):
+    """The roster tallies of the schools the user sees whole, or None where they do not make
+    the user's figures (tallied_scope)."""
+    schools = tallied_scope(user)
+    return None if schools is None else RosterTally.objects.using(schools.db).filter(school__in=schools)
+
+
 # The list filters the roster tallies are kept by (as their filters clean them: a region,
 # a school, a stage, a status, in school or not).
 TALLIED_FILTERS = {"region", "school", "stage", "status", "in_school"}
@@ -130,10 +137,9 @@ def roster_count(user, filters, figure=F("students")):
     within `filters` ({name: value} of TALLIED_FILTERS); None where the tallies do not make
     the user's figures (tallied_scope) or a filter is not one they are kept by. A list's
     count is then a sum of a few hundred rows, not a count of a county's students."""
-    schools = tallied_scope(user)
-    if schools is None or not set(filters) <= TALLIED_FILTERS:
+    rows = tallied_roster(user)
+    if rows is None or not set(filters) <= TALLIED_FILTERS:
         return None
-    rows = RosterTally.objects.using(schools.db).filter(school__in=schools)
     if "region" in filters:
         rows = rows.filter(school__region__code__startswith=filters["region"].code)
     if "school" in filters:
@@ -153,13 +159,12 @@ def roster_by_school_and_stage(user, region=None):
     `region` when given, from the tallies: the distribution table's cells without grouping a
     county's students (1,000,000 of them: 1.1 s). None where the tallies do not make the
     user's figures (tallied_scope)."""
-    schools = tallied_scope(user)
-    if schools is None:
+    rows = tallied_roster(user)
+    if rows is None:
         return None
-    rows = RosterTally.objects.using(schools.db).filter(school__in=schools, students__gt=0)
     if region is not None:
         rows = rows.filter(school__region__code__startswith=region.code)
-    rows = rows.values("school_id", "stage").annotate(
+    rows = rows.filter(students__gt=0).values("school_id", "stage").annotate(
         total=Sum("students"), in_school=Coalesce(Sum("students", filter=Q(status__in=IN_SCHOOL_STATUSES)), 0)
     )
     return {(row["school_id"], row["stage"]): (row["total"], row["in_school"]) for row in rows.order_by()}

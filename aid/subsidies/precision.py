@@ -19,13 +19,13 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from aid.casework.tallies import tallied_scope
 from aid.reference.models import ProgramStandard, field_value
 from aid.subsidies.models import (
     DisbursementBatch,
     DisbursementLine,
     PrecisionResolution,
 )
-from aid.casework.tallies import tallied_scope
 from aid.subsidies.tallies import EligibilityTally, StudentFactsTally, lines_tallied, students_tallied
 from students import permissions
 from students.models import Household, Student, shared_id_numbers
@@ -200,15 +200,10 @@ class PrecisionChecks:
             return self.fails_now() & ~Q(pk__in=list(self.changed_lines))
         return self.fails_now()
 
-    def fails_now(self, facts=None):
-        """Q of the lines whose students fail the rules as they are now: on the lines, or on
-        the tally's columns for `facts` (EligibilityTally.FACTS)."""
-        if facts is None:
-            failed, column = Q(student__left_roster_on__isnull=False), lambda path: f"student__{path}"
-        else:
-            failed, column = Q(on_roster=False), facts.get
+    def fails_now(self):
+        failed = Q(student__left_roster_on__isnull=False)
         for path, values in self.rules:
-            failed |= ~Q(**{f"{column(path)}__in": list(values)})
+            failed |= ~Q(**{f"student__{path}__in": list(values)})
         return failed
 
     @cached_property
@@ -317,7 +312,7 @@ class PrecisionChecks:
             for stage, amount in self.standards.items():
                 condition &= ~Q(line_stage=stage, amount=amount)
             return condition
-        return self.fails_now(EligibilityTally.FACTS)
+        return Q(on_roster=False) | ~self.meets_rules(EligibilityTally.FACTS)
 
     def tallied_missed_count(self):
         """The open findings of 漏发 without joining the eligible students to the program's
